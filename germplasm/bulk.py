@@ -1,0 +1,60 @@
+"""Fast bulk writes inside an ORM transaction: COPY on PostgreSQL, executemany on SQLite.
+
+The importers validate a whole file with polars first, then hand the rows to
+:func:`insert_frame` as a DataFrame whose columns are the table's columns. At a
+million rows the difference from ORM inserts is an order of magnitude.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterable
+from typing import Any
+
+import polars as pl
+from sqlalchemy import Table
+from sqlalchemy.orm import Session
+
+CHUNK = 50_000
+
+
+def insert_frame(session: Session, table: Table, df: pl.DataFrame) -> int:
+    """Insert every row of ``df`` (columns named as the table's) in the session's transaction."""
+    if df.height == 0:
+        return 0
+    conn = session.connection()
+    cols = df.columns
+    raw = conn.connection.driver_connection
+    if conn.dialect.name == "postgresql":
+        col_sql = ", ".join(f'"{c}"' for c in cols)
+        with raw.cursor() as cur:
+            for start in range(0, df.height, 500_000):
+                buf = io.BytesIO()
+                part = df.slice(start, 500_000)
+                part.write_csv(buf, include_header=False, null_value="\\N", quote_style="non_numeric")
+                with cur.copy(
+                    f"COPY {table.name} ({col_sql}) FROM STDIN WITH (FORMAT csv, NULL '\\N')"
+                ) as copy:
+                    copy.write(buf.getvalue())
+    else:
+        sql = f"INSERT INTO {table.name} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
+        cur = raw.cursor()
+        for start in range(0, df.height, CHUNK):
+            cur.executemany(sql, df.slice(start, CHUNK).iter_rows())
+        cur.close()
+    return df.height
+
+
+def chunked(values: list[Any], size: int = 10_000) -> Iterable[list[Any]]:
+    """Split a list for ``IN (...)`` clauses that stay under the engines' parameter limits."""
+    for i in range(0, len(values), size):
+        yield values[i : i + size]
+
+
+def fetch_frame(session: Session, stmt: Any, schema: dict[str, Any]) -> pl.DataFrame:
+    """Run a select and return its rows as a DataFrame with the given schema."""
+    rows = session.execute(stmt).all()
+    return pl.DataFrame(rows, schema=schema, orient="row")
+
+
+__all__ = ["chunked", "fetch_frame", "insert_frame"]
