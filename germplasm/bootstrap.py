@@ -22,7 +22,9 @@ class InitReport:
     variables_added: int
 
 
-def init_database(engine: Engine, registry: SpeciesRegistry, variables: list[Variable]) -> InitReport:
+def init_database(
+    engine: Engine, registry: SpeciesRegistry, variables: list[Variable]
+) -> InitReport:
     """Migrate the schema to the newest revision, then add registry species and variables.
 
     Safe to run again: existing species and variables are updated in place,

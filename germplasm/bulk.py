@@ -31,7 +31,9 @@ def insert_frame(session: Session, table: Table, df: pl.DataFrame) -> int:
             for start in range(0, df.height, 500_000):
                 buf = io.BytesIO()
                 part = df.slice(start, 500_000)
-                part.write_csv(buf, include_header=False, null_value="\\N", quote_style="non_numeric")
+                part.write_csv(
+                    buf, include_header=False, null_value="\\N", quote_style="non_numeric"
+                )
                 with cur.copy(
                     f"COPY {table.name} ({col_sql}) FROM STDIN WITH (FORMAT csv, NULL '\\N')"
                 ) as copy:

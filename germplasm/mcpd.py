@@ -132,7 +132,9 @@ def _code_problems(df: pl.DataFrame, col: str) -> list[Problem]:
         parts = pl.col(col).str.split(";")
         ok = parts.list.eval(pl.element().is_in([str(c) for c in codes])).list.all()
         bad = (pl.col(col) != "") & ~ok
-        return problems_where(df, col, bad, f"not an MCPD STORAGE code ({listed}); separate several with ';'")
+        return problems_where(
+            df, col, bad, f"not an MCPD STORAGE code ({listed}); separate several with ';'"
+        )
     bad = (pl.col(col) != "") & ~pl.col(col).is_in([str(c) for c in codes])
     return problems_where(df, col, bad, f"not an MCPD {col} code; allowed: {listed}")
 
@@ -140,42 +142,69 @@ def _code_problems(df: pl.DataFrame, col: str) -> list[Problem]:
 def _date_problems(df: pl.DataFrame, col: str, today: dt.date) -> list[Problem]:
     v = pl.col(col)
     shape_bad = (v != "") & ~v.str.contains(_DATE)
-    out = problems_where(df, col, shape_bad, "not a date YYYYMMDD (unknown month or day as -- or 00)")
+    out = problems_where(
+        df, col, shape_bad, "not a date YYYYMMDD (unknown month or day as -- or 00)"
+    )
     ok = df.filter((pl.col(col) != "") & ~shape_bad)
     if ok.height == 0:
         return out
     year = v.str.slice(0, 4).cast(pl.Int32)
     mm = v.str.slice(4, 2).str.replace("--", "00").cast(pl.Int32)
     dd = v.str.slice(6, 2).str.replace("--", "00").cast(pl.Int32)
-    full = pl.date(year, pl.when(mm == 0).then(1).otherwise(mm), pl.when(dd == 0).then(1).otherwise(dd))
+    full = pl.date(
+        year, pl.when(mm == 0).then(1).otherwise(mm), pl.when(dd == 0).then(1).otherwise(dd)
+    )
     checked = ok.with_columns(
         _y=year,
         _m=mm,
         _d=dd,
         _date=pl.when((mm <= 12) & (dd <= 31)).then(
             pl.concat_str(
-                [v.str.slice(0, 4), pl.when(mm == 0).then(pl.lit("01")).otherwise(v.str.slice(4, 2)),
-                 pl.when(dd == 0).then(pl.lit("01")).otherwise(v.str.slice(6, 2))]
+                [
+                    v.str.slice(0, 4),
+                    pl.when(mm == 0).then(pl.lit("01")).otherwise(v.str.slice(4, 2)),
+                    pl.when(dd == 0).then(pl.lit("01")).otherwise(v.str.slice(6, 2)),
+                ]
             ).str.strptime(pl.Date, "%Y%m%d", strict=False)
         ),
     )
     del full
-    out += problems_where(checked, col, (pl.col("_m") == 0) & (pl.col("_d") != 0),
-                          "a day is given but the month is unknown")
-    out += problems_where(checked, col, pl.col("_date").is_null() & ~((pl.col("_m") == 0) & (pl.col("_d") != 0)),
-                          "impossible date (no such month or day)")
-    out += problems_where(checked, col, pl.col("_date").is_not_null() & (pl.col("_date") > today),
-                          "date is in the future")
-    out += problems_where(checked, col, pl.col("_date").is_not_null() & (pl.col("_y") < 1700),
-                          "year before 1700 is not plausible")
+    out += problems_where(
+        checked,
+        col,
+        (pl.col("_m") == 0) & (pl.col("_d") != 0),
+        "a day is given but the month is unknown",
+    )
+    out += problems_where(
+        checked,
+        col,
+        pl.col("_date").is_null() & ~((pl.col("_m") == 0) & (pl.col("_d") != 0)),
+        "impossible date (no such month or day)",
+    )
+    out += problems_where(
+        checked,
+        col,
+        pl.col("_date").is_not_null() & (pl.col("_date") > today),
+        "date is in the future",
+    )
+    out += problems_where(
+        checked,
+        col,
+        pl.col("_date").is_not_null() & (pl.col("_y") < 1700),
+        "year before 1700 is not plausible",
+    )
     return out
 
 
-def _number_problems(df: pl.DataFrame, col: str, kind: str, lo: float, hi: float, what: str) -> list[Problem]:
+def _number_problems(
+    df: pl.DataFrame, col: str, kind: str, lo: float, hi: float, what: str
+) -> list[Problem]:
     v = pl.col(col)
     pattern = _INT if kind == "int" else _FLOAT
     bad_shape = (v != "") & ~v.str.contains(pattern)
-    out = problems_where(df, col, bad_shape, f"not {'an integer' if kind == 'int' else 'a decimal number'}")
+    out = problems_where(
+        df, col, bad_shape, f"not {'an integer' if kind == 'int' else 'a decimal number'}"
+    )
     num = pl.when((v != "") & ~bad_shape).then(v.cast(pl.Float64, strict=False))
     out += problems_where(df, col, (num < lo) | (num > hi), f"{what} out of range [{lo:g}, {hi:g}]")
     return out
@@ -205,7 +234,11 @@ def validate_passport(
     today = today or dt.date.today()
     problems: list[Problem] = []
     cols = [c for c in df.columns if c != ROW]
-    warnings = [f"column {c!r} is not an MCPD v2.1 descriptor and was ignored" for c in cols if c not in COLUMNS]
+    warnings = [
+        f"column {c!r} is not an MCPD v2.1 descriptor and was ignored"
+        for c in cols
+        if c not in COLUMNS
+    ]
     missing = [c for c in REQUIRED if c not in cols]
     if missing:
         return [Problem(0, c, "", "required MCPD column is missing") for c in missing], warnings
@@ -217,13 +250,17 @@ def validate_passport(
         v = pl.col(d.code)
         if d.kind == "wiews":
             problems += problems_where(
-                df, d.code, (v != "") & ~v.str.contains(_WIEWS),
+                df,
+                d.code,
+                (v != "") & ~v.str.contains(_WIEWS),
                 "not a FAO WIEWS institute code (3-letter ISO country code + number, e.g. PHL001)",
             )
         elif d.kind == "wiews_list":
             ok = v.str.split(";").list.eval(pl.element().str.contains(_WIEWS)).list.all()
             problems += problems_where(
-                df, d.code, (v != "") & ~ok,
+                df,
+                d.code,
+                (v != "") & ~ok,
                 "not a ';'-separated list of FAO WIEWS codes (e.g. PHL001;CHN012)",
             )
         elif d.kind == "code":
@@ -234,7 +271,9 @@ def validate_passport(
             problems += _date_problems(df, d.code, today)
         elif d.kind == "country":
             problems += problems_where(
-                df, d.code, (v != "") & ~v.is_in(list(countries())),
+                df,
+                d.code,
+                (v != "") & ~v.is_in(list(countries())),
                 "not an ISO 3166-1 alpha-3 country code (e.g. CHN, PHL, NLD)",
             )
     problems += _number_problems(df, "DECLATITUDE", "float", -90, 90, "latitude")
@@ -242,26 +281,36 @@ def validate_passport(
     problems += _number_problems(df, "COORDUNCERT", "int", 0, 20_000_000, "uncertainty (m)")
     problems += _number_problems(df, "ELEVATION", "int", -450, 9000, "elevation (m)")
     problems += problems_where(
-        df, "LATITUDE", (pl.col("LATITUDE") != "") & ~pl.col("LATITUDE").str.contains(r"^[0-9]{2}[0-9-]{4}[NS]$"),
+        df,
+        "LATITUDE",
+        (pl.col("LATITUDE") != "") & ~pl.col("LATITUDE").str.contains(r"^[0-9]{2}[0-9-]{4}[NS]$"),
         "not DDMMSS followed by N or S (missing digits as '-')",
     )
     problems += problems_where(
-        df, "LONGITUDE", (pl.col("LONGITUDE") != "") & ~pl.col("LONGITUDE").str.contains(r"^[0-9]{3}[0-9-]{4}[EW]$"),
+        df,
+        "LONGITUDE",
+        (pl.col("LONGITUDE") != "") & ~pl.col("LONGITUDE").str.contains(r"^[0-9]{3}[0-9-]{4}[EW]$"),
         "not DDDMMSS followed by E or W (missing digits as '-')",
     )
 
     known = {(sp.genus.lower(), sp.species.lower()) for sp in registry}
     names = ", ".join(sp.scientific_name for sp in registry)
     taxa = df.filter((pl.col("GENUS") != "") & (pl.col("SPECIES") != ""))
-    pair_ok = pl.concat_str([pl.col("GENUS").str.to_lowercase(), pl.col("SPECIES").str.to_lowercase()], separator=" ").is_in(
-        [f"{g} {s}" for g, s in known]
-    )
+    pair_ok = pl.concat_str(
+        [pl.col("GENUS").str.to_lowercase(), pl.col("SPECIES").str.to_lowercase()], separator=" "
+    ).is_in([f"{g} {s}" for g, s in known])
     for r, g, s in taxa.filter(~pair_ok).select(ROW, "GENUS", "SPECIES").iter_rows():
-        problems.append(Problem(int(r), "GENUS/SPECIES", f"{g} {s}", f"unknown species; the registry has: {names}"))
+        problems.append(
+            Problem(
+                int(r), "GENUS/SPECIES", f"{g} {s}", f"unknown species; the registry has: {names}"
+            )
+        )
 
     key = pl.concat_str([pl.col("INSTCODE"), pl.col("ACCENUMB")], separator="\x1f")
     problems += _duplicates(df, key, "ACCENUMB", "duplicate accession number within institute")
-    problems += _duplicates(df.filter(pl.col("PUID") != ""), pl.col("PUID"), "PUID", "duplicate PUID")
+    problems += _duplicates(
+        df.filter(pl.col("PUID") != ""), pl.col("PUID"), "PUID", "duplicate PUID"
+    )
     return problems, warnings
 
 

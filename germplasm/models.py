@@ -374,7 +374,9 @@ class TraitSummary(Base):
     accession_id: Mapped[int] = mapped_column(
         ForeignKey("accession.id", ondelete="CASCADE"), primary_key=True
     )
-    variable_id: Mapped[int] = mapped_column(ForeignKey("observation_variable.id"), primary_key=True)
+    variable_id: Mapped[int] = mapped_column(
+        ForeignKey("observation_variable.id"), primary_key=True
+    )
     n: Mapped[int] = mapped_column(Integer)
     mean: Mapped[float | None] = mapped_column(Float)
     min_value: Mapped[float | None] = mapped_column(Float)

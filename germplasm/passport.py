@@ -107,7 +107,9 @@ def import_passport(
         )
         for r, g, s in df.filter(wrong).select(ROW, "GENUS", "SPECIES").iter_rows():
             problems.append(
-                Problem(r, "GENUS/SPECIES", f"{g} {s}", f"expected {sp.scientific_name} ({species})")
+                Problem(
+                    r, "GENUS/SPECIES", f"{g} {s}", f"expected {sp.scientific_name} ({species})"
+                )
             )
 
     with transaction(engine) as session:
@@ -126,7 +128,9 @@ def import_passport(
 def _conflicting_puids(session: Session, df: pl.DataFrame) -> list[Problem]:
     """PUIDs in the file already held by a different accession in the database."""
     out = []
-    rows = {p: (r, i, a) for r, p, i, a in df.select(ROW, "PUID", "INSTCODE", "ACCENUMB").iter_rows()}
+    rows = {
+        p: (r, i, a) for r, p, i, a in df.select(ROW, "PUID", "INSTCODE", "ACCENUMB").iter_rows()
+    }
     for part in chunked(list(rows)):
         found = session.execute(
             select(Accession.puid, Institute.code, Accession.accenumb)
@@ -141,7 +145,9 @@ def _conflicting_puids(session: Session, df: pl.DataFrame) -> list[Problem]:
 
 
 def _institute_ids(session: Session, codes: set[str]) -> dict[str, int]:
-    have = dict(session.execute(select(Institute.code, Institute.id).where(Institute.code.in_(codes))).all())
+    have = dict(
+        session.execute(select(Institute.code, Institute.id).where(Institute.code.in_(codes))).all()
+    )
     for code in sorted(codes - set(have)):
         inst = Institute(code=code, country=code[:3])
         session.add(inst)
@@ -150,7 +156,9 @@ def _institute_ids(session: Session, codes: set[str]) -> dict[str, int]:
     return have
 
 
-def _write(session: Session, df: pl.DataFrame, registry: SpeciesRegistry, report: ImportReport) -> None:
+def _write(
+    session: Session, df: pl.DataFrame, registry: SpeciesRegistry, report: ImportReport
+) -> None:
     inst_ids = _institute_ids(session, set(df["INSTCODE"].unique()))
     species_ids = {
         (g.lower(), s.lower()): i
@@ -159,7 +167,9 @@ def _write(session: Session, df: pl.DataFrame, registry: SpeciesRegistry, report
     existing: dict[tuple[int, str], dict[str, Any]] = {}
     cols = [getattr(Accession, a) for a in _ATTRS]
     for inst_id in inst_ids.values():
-        nums = df.filter(pl.col("INSTCODE").is_in([c for c, i in inst_ids.items() if i == inst_id]))["ACCENUMB"].to_list()
+        nums = df.filter(
+            pl.col("INSTCODE").is_in([c for c, i in inst_ids.items() if i == inst_id])
+        )["ACCENUMB"].to_list()
         for part in chunked(nums):
             for row in session.execute(
                 select(Accession.id, Accession.species_id, *cols).where(
@@ -213,7 +223,9 @@ def _write(session: Session, df: pl.DataFrame, registry: SpeciesRegistry, report
     for part in chunked(changed_ids):
         session.execute(delete(AccessionName).where(AccessionName.accession_id.in_(part)))
     name_rows = [
-        (ids[k], name, kind, search_key(name)) for k, rec in touched_names.items() for kind, name in _names(rec)
+        (ids[k], name, kind, search_key(name))
+        for k, rec in touched_names.items()
+        for kind, name in _names(rec)
     ]
     insert_frame(
         session,
@@ -222,7 +234,9 @@ def _write(session: Session, df: pl.DataFrame, registry: SpeciesRegistry, report
     )
 
 
-def passport_frame(session: Session, *, species: str | None = None, institute: str | None = None) -> pl.DataFrame:
+def passport_frame(
+    session: Session, *, species: str | None = None, institute: str | None = None
+) -> pl.DataFrame:
     """The passports of the selected accessions as an MCPD table of text columns."""
     cols = [getattr(Accession, a) for a in _ATTRS]
     stmt = (
@@ -231,7 +245,9 @@ def passport_frame(session: Session, *, species: str | None = None, institute: s
         .order_by(Institute.code, Accession.accenumb)
     )
     if species:
-        stmt = stmt.join(SpeciesRow, SpeciesRow.id == Accession.species_id).where(SpeciesRow.key == species)
+        stmt = stmt.join(SpeciesRow, SpeciesRow.id == Accession.species_id).where(
+            SpeciesRow.key == species
+        )
     if institute:
         stmt = stmt.where(Institute.code == institute.upper())
     rows = session.execute(stmt).all()

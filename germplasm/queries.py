@@ -90,7 +90,9 @@ class AccessionQuery:
         if self.page < 1:
             raise ValueError(f"page must be 1 or more, not {self.page}")
         if not 1 <= self.page_size <= MAX_PAGE_SIZE:
-            raise ValueError(f"page_size must be between 1 and {MAX_PAGE_SIZE}, not {self.page_size}")
+            raise ValueError(
+                f"page_size must be between 1 and {MAX_PAGE_SIZE}, not {self.page_size}"
+            )
         if self.sampstat is not None and self.sampstat not in SAMPSTAT:
             raise ValueError(f"sampstat {self.sampstat} is not an MCPD SAMPSTAT code")
         if self.origin is not None and len(self.origin) != 3:
@@ -156,7 +158,8 @@ def _filtered(session: Session, q: AccessionQuery, var_ids: dict[str, int]) -> S
         )
     if q.species:
         conds.append(
-            Accession.species_id == select(SpeciesRow.id).where(SpeciesRow.key == q.species).scalar_subquery()
+            Accession.species_id
+            == select(SpeciesRow.id).where(SpeciesRow.key == q.species).scalar_subquery()
         )
     if q.institute:
         conds.append(
@@ -169,7 +172,9 @@ def _filtered(session: Session, q: AccessionQuery, var_ids: dict[str, int]) -> S
         lo, hi = _sampstat_range(q.sampstat)
         conds.append(and_(Accession.sampstat >= lo, Accession.sampstat < hi))
     for tr in q.traits:
-        sub = select(TraitSummary.accession_id).where(TraitSummary.variable_id == var_ids[tr.variable])
+        sub = select(TraitSummary.accession_id).where(
+            TraitSummary.variable_id == var_ids[tr.variable]
+        )
         if tr.min is not None:
             sub = sub.where(TraitSummary.mean >= tr.min)
         if tr.max is not None:
@@ -311,13 +316,15 @@ def get_accession(session: Session, ref: str | int) -> Accession:
     if ":" in ref:
         inst, num = ref.split(":", 1)
         acc = session.scalars(
-            select(Accession).join(Accession.institute).where(
-                Institute.code == inst.upper(), Accession.accenumb == num
-            )
+            select(Accession)
+            .join(Accession.institute)
+            .where(Institute.code == inst.upper(), Accession.accenumb == num)
         ).first()
         if acc is not None:
             return acc
-    found = session.scalars(select(Accession).where(Accession.accenumb == ref).limit(2)).unique().all()
+    found = (
+        session.scalars(select(Accession).where(Accession.accenumb == ref).limit(2)).unique().all()
+    )
     if len(found) == 1:
         return found[0]
     if len(found) > 1:
@@ -358,13 +365,17 @@ def accession_detail(session: Session, ref: str | int) -> dict[str, Any]:
             "cross_year": ped.cross_year,
             "pedigree_string": ped.pedigree_string,
         }
-    children = session.scalars(
-        select(Accession)
-        .join(Pedigree, Pedigree.accession_id == Accession.id)
-        .where(or_(Pedigree.female_parent_id == acc.id, Pedigree.male_parent_id == acc.id))
-        .order_by(Accession.accenumb)
-        .limit(200)
-    ).unique().all()
+    children = (
+        session.scalars(
+            select(Accession)
+            .join(Pedigree, Pedigree.accession_id == Accession.id)
+            .where(or_(Pedigree.female_parent_id == acc.id, Pedigree.male_parent_id == acc.id))
+            .order_by(Accession.accenumb)
+            .limit(200)
+        )
+        .unique()
+        .all()
+    )
     out["progeny"] = [accession_summary(c) for c in children]
 
     traits = session.execute(
@@ -386,7 +397,9 @@ def accession_detail(session: Session, ref: str | int) -> dict[str, Any]:
         for v, s in traits
     ]
     obs = session.execute(
-        select(Study.name, ObservationVariable.name, func.count(), func.avg(Observation.numeric_value))
+        select(
+            Study.name, ObservationVariable.name, func.count(), func.avg(Observation.numeric_value)
+        )
         .select_from(Observation)
         .join(ObservationUnit, ObservationUnit.id == Observation.observation_unit_id)
         .join(Study, Study.id == ObservationUnit.study_id)

@@ -169,7 +169,11 @@ class SpeciesRegistry:
         """Find a species by key, scientific name or English common name."""
         t = text.strip().lower().replace("-", "_")
         for sp in self:
-            names = {sp.key, sp.scientific_name.lower(), sp.common_name_en.lower().replace("-", "_")}
+            names = {
+                sp.key,
+                sp.scientific_name.lower(),
+                sp.common_name_en.lower().replace("-", "_"),
+            }
             if t in names or t.replace("_", " ") in names:
                 return sp
         raise UnknownSpeciesError(

@@ -57,7 +57,9 @@ def read_table(path: str | os.PathLike[str]) -> pl.DataFrame:
             )
     except (pl.exceptions.PolarsError, OSError, ValueError) as exc:
         msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise ValidationError(str(path), [Problem(0, "", "", f"cannot read the file: {msg}")]) from None
+        raise ValidationError(
+            str(path), [Problem(0, "", "", f"cannot read the file: {msg}")]
+        ) from None
     names = [c.strip() for c in df.columns]
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:

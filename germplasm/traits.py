@@ -82,7 +82,9 @@ def load_traits(registry: SpeciesRegistry, *extra: str | os.PathLike[str]) -> li
         for entry in doc["variables"]:
             unknown = sorted(set(entry) - known)
             if unknown:
-                raise RegistryError(f"{src}: variable {entry.get('name')!r} has unknown keys {unknown}")
+                raise RegistryError(
+                    f"{src}: variable {entry.get('name')!r} has unknown keys {unknown}"
+                )
             try:
                 var = Variable(**{**entry, "categories": tuple(entry.get("categories") or ())})
             except TypeError as exc:

@@ -8,76 +8,21 @@ on the machine. Without them the PostgreSQL half skips locally; under
 
 from __future__ import annotations
 
-import glob
 import itertools
 import os
 import shutil
-import socket
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
+from breedhub.testing import PostgresServer, find_pg_bindir
 from germplasm import init_database, load_registry, load_traits, make_engine
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 _counter = itertools.count()
-
-
-def _pg_bindir() -> Path | None:
-    for cand in [os.environ.get("BREEDHUB_PG_BINDIR", "")] + sorted(
-        glob.glob("/usr/lib/postgresql/*/bin"), reverse=True
-    ):
-        if cand and (Path(cand) / "pg_ctl").exists():
-            return Path(cand)
-    found = shutil.which("pg_ctl")
-    return Path(found).parent if found else None
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class PostgresServer:
-    """A throw-away PostgreSQL cluster in a temporary directory."""
-
-    def __init__(self, bindir: Path, root: Path):
-        self.bindir, self.root = bindir, root
-        self.datadir = root / "data"
-        self.port = _free_port()
-        # initdb refuses to run as root: run the server as the postgres user then.
-        self.as_user = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-
-    def _run(self, *args: str) -> None:
-        subprocess.run([*self.as_user, *args], check=True, capture_output=True, text=True)
-
-    def start(self) -> None:
-        self.root.mkdir(parents=True, exist_ok=True)
-        if self.as_user:
-            shutil.chown(self.root, "postgres", "postgres")
-            os.chmod(self.root, 0o700)
-        self._run(str(self.bindir / "initdb"), "-D", str(self.datadir), "-U", "postgres",
-                  "--auth=trust", "--encoding=UTF8", "--locale=C.UTF-8")
-        self._run(
-            str(self.bindir / "pg_ctl"), "-D", str(self.datadir), "-l", str(self.root / "log"),
-            "-w", "-t", "60", "start",
-            "-o", f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off "
-                  "-c synchronous_commit=off -c full_page_writes=off",
-        )
-
-    def stop(self) -> None:
-        subprocess.run(
-            [*self.as_user, str(self.bindir / "pg_ctl"), "-D", str(self.datadir), "-m", "immediate",
-             "stop"], capture_output=True,
-        )
-
-    def url(self, dbname: str) -> str:
-        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{dbname}"
 
 
 @pytest.fixture(scope="session")
@@ -93,15 +38,13 @@ def variables(registry):
 @pytest.fixture(scope="session")
 def postgres(tmp_path_factory) -> Iterator[PostgresServer | None]:
     """The session's PostgreSQL server with a migrated template database."""
-    bindir = _pg_bindir()
+    bindir = find_pg_bindir()
     if bindir is None:
         if IN_CI:
             pytest.fail("CI=true but no PostgreSQL binaries (pg_ctl) were found")
         yield None
         return
-    root = Path(f"/tmp/breedhub-pg-{os.getpid()}")
-    shutil.rmtree(root, ignore_errors=True)
-    server = PostgresServer(bindir, root)
+    server = PostgresServer(bindir, Path(f"/tmp/breedhub-pg-{os.getpid()}"))
     try:
         server.start()
     except subprocess.CalledProcessError as exc:
@@ -111,7 +54,6 @@ def postgres(tmp_path_factory) -> Iterator[PostgresServer | None]:
         return
     yield server
     server.stop()
-    shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
@@ -126,11 +68,7 @@ def _templates(tmp_path_factory, postgres, registry, variables) -> dict[str, str
     eng.dispose()
     out["sqlite"] = str(sqlite_path)
     if postgres is not None:
-        admin = make_engine(postgres.url("postgres"), isolation_level="AUTOCOMMIT")
-        with admin.connect() as c:
-            c.execute(text("CREATE DATABASE bh_template"))
-        admin.dispose()
-        eng = make_engine(postgres.url("bh_template"))
+        eng = make_engine(postgres.create_database("bh_template"))
         init_database(eng, registry, variables)
         eng.dispose()
         out["postgresql"] = "bh_template"
@@ -147,12 +85,7 @@ def new_database_url(kind: str, templates: dict[str, str], postgres, tmp_path: P
         if IN_CI:
             pytest.fail("CI=true but PostgreSQL is not available")
         pytest.skip("PostgreSQL binaries not found")
-    name = f"t{os.getpid()}_{next(_counter)}"
-    admin = make_engine(postgres.url("postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as c:
-        c.execute(text(f"CREATE DATABASE {name} TEMPLATE bh_template"))
-    admin.dispose()
-    return postgres.url(name)
+    return postgres.create_database(f"t{os.getpid()}_{next(_counter)}", template="bh_template")
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
