@@ -30,6 +30,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 NAMING = {
@@ -57,13 +58,17 @@ CROSS_TYPES = (
 )
 
 
+# JSONB on PostgreSQL: comparable, indexable and compact; plain JSON text on SQLite.
+JSONType = JSON().with_variant(JSONB(), "postgresql")
+
+
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
 
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
-    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
+    type_annotation_map = {dict[str, Any]: JSONType, list[Any]: JSONType}
 
 
 class SpeciesRow(Base):
@@ -315,7 +320,7 @@ class ObservationVariable(Base):
     data_type: Mapped[str] = mapped_column(String(20), default="numerical")
     min_value: Mapped[float | None] = mapped_column(Float)
     max_value: Mapped[float | None] = mapped_column(Float)
-    categories: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    categories: Mapped[list[Any]] = mapped_column(JSONType, default=list)
     ontology_id: Mapped[str] = mapped_column(String(100), default="")
 
 
@@ -433,7 +438,7 @@ class GenotypeDataset(Base):
     reference: Mapped[str] = mapped_column(String(200), default="")
     n_variants: Mapped[int] = mapped_column(Integer, default=0)
     n_samples: Mapped[int] = mapped_column(Integer, default=0)
-    provenance: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    provenance: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_now)
 
 
@@ -460,9 +465,9 @@ class ModelRun(Base):
     species_id: Mapped[int] = mapped_column(ForeignKey("species.id"))
     genotype_dataset_id: Mapped[int | None] = mapped_column(ForeignKey("genotype_dataset.id"))
     status: Mapped[str] = mapped_column(String(20), default="done")
-    parameters: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    metrics: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    provenance: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    parameters: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    metrics: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    provenance: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     model_path: Mapped[str] = mapped_column(String(500), default="")
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_now)
 
@@ -533,7 +538,7 @@ class Job(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(50))
     status: Mapped[str] = mapped_column(String(20), default="queued", index=True)
-    parameters: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    parameters: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     progress: Mapped[float] = mapped_column(Float, default=0.0)
     log: Mapped[str] = mapped_column(Text, default="")
     error: Mapped[str] = mapped_column(Text, default="")

@@ -417,10 +417,14 @@ def accession_detail(session: Session, ref: str | int) -> dict[str, Any]:
     ]
     datasets = session.scalars(
         select(GenotypeDataset)
-        .join(GenotypeDatasetSample, GenotypeDatasetSample.dataset_id == GenotypeDataset.id)
-        .join(Sample, Sample.id == GenotypeDatasetSample.sample_id)
-        .where(Sample.accession_id == acc.id)
-        .distinct()
+        .where(
+            GenotypeDataset.id.in_(
+                select(GenotypeDatasetSample.dataset_id)
+                .join(Sample, Sample.id == GenotypeDatasetSample.sample_id)
+                .where(Sample.accession_id == acc.id)
+            )
+        )
+        .order_by(GenotypeDataset.name)
     ).all()
     out["genotype_datasets"] = [
         {"name": d.name, "n_variants": d.n_variants, "ploidy": d.ploidy} for d in datasets

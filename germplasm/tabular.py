@@ -7,6 +7,7 @@ first row under the header.
 
 from __future__ import annotations
 
+import csv
 import os
 from pathlib import Path
 
@@ -60,12 +61,14 @@ def read_table(path: str | os.PathLike[str]) -> pl.DataFrame:
         raise ValidationError(
             str(path), [Problem(0, "", "", f"cannot read the file: {msg}")]
         ) from None
-    names = [c.strip() for c in df.columns]
+    names = [c.strip().lstrip("\ufeff") for c in _raw_header(path, fmt) or df.columns]
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
         raise ValidationError(
             str(path), [Problem(0, d, "", "column appears more than once") for d in dupes]
         )
+    if len(names) != len(df.columns):
+        names = [c.strip() for c in df.columns]
     df = df.rename(dict(zip(df.columns, names, strict=True)))
     df = df.with_columns(pl.all().cast(pl.String).fill_null("").str.strip_chars())
     df = df.with_row_index(ROW, offset=1).with_columns(pl.col(ROW).cast(pl.Int64))
@@ -73,6 +76,21 @@ def read_table(path: str | os.PathLike[str]) -> pl.DataFrame:
     if data_cols:
         df = df.filter(~pl.all_horizontal(pl.col(data_cols) == ""))
     return df
+
+
+def _raw_header(path: Path, fmt: str) -> list[str]:
+    """The header as written: polars renames duplicated names, which must be reported."""
+    if fmt == "xlsx":
+        from openpyxl import load_workbook
+
+        wb = load_workbook(path, read_only=True)
+        try:
+            first = next(wb.active.iter_rows(max_row=1, values_only=True), ())
+        finally:
+            wb.close()
+        return [str(v) if v is not None else "" for v in first]
+    with path.open(newline="", encoding="utf-8-sig") as fh:
+        return next(csv.reader(fh, delimiter="\t" if fmt == "tsv" else ","), [])
 
 
 def write_table(df: pl.DataFrame, path: str | os.PathLike[str]) -> None:

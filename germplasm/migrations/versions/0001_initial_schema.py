@@ -2,12 +2,12 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-28 21:24:42.079273
+Create Date: 2026-11-28
 """
 
 from alembic import op
 import sqlalchemy as sa
-
+from sqlalchemy.dialects import postgresql
 
 revision = '0001'
 down_revision = None
@@ -81,7 +81,7 @@ def upgrade() -> None:
     sa.Column('reference', sa.String(length=200), nullable=False),
     sa.Column('n_variants', sa.Integer(), nullable=False),
     sa.Column('n_samples', sa.Integer(), nullable=False),
-    sa.Column('provenance', sa.JSON(), nullable=False),
+    sa.Column('provenance', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.ForeignKeyConstraint(['species_id'], ['species.id'], name=op.f('fk_genotype_dataset_species_id_species')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_genotype_dataset')),
@@ -100,7 +100,7 @@ def upgrade() -> None:
     sa.Column('data_type', sa.String(length=20), nullable=False),
     sa.Column('min_value', sa.Float(), nullable=True),
     sa.Column('max_value', sa.Float(), nullable=True),
-    sa.Column('categories', sa.JSON(), nullable=False),
+    sa.Column('categories', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
     sa.Column('ontology_id', sa.String(length=100), nullable=False),
     sa.ForeignKeyConstraint(['species_id'], ['species.id'], name=op.f('fk_observation_variable_species_id_species')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_observation_variable')),
@@ -179,6 +179,8 @@ def upgrade() -> None:
     sa.UniqueConstraint('puid', name=op.f('uq_accession_puid'))
     )
     with op.batch_alter_table('accession', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_accession_accenumb'), ['accenumb'], unique=False)
+        batch_op.create_index(batch_op.f('ix_accession_name'), ['name'], unique=False)
         batch_op.create_index(batch_op.f('ix_accession_origcty'), ['origcty'], unique=False)
         batch_op.create_index(batch_op.f('ix_accession_sampstat'), ['sampstat'], unique=False)
         batch_op.create_index('ix_accession_species_accenumb', ['species_id', 'accenumb'], unique=False)
@@ -201,7 +203,7 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('kind', sa.String(length=50), nullable=False),
     sa.Column('status', sa.String(length=20), nullable=False),
-    sa.Column('parameters', sa.JSON(), nullable=False),
+    sa.Column('parameters', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
     sa.Column('progress', sa.Float(), nullable=False),
     sa.Column('log', sa.Text(), nullable=False),
     sa.Column('error', sa.Text(), nullable=False),
@@ -223,9 +225,9 @@ def upgrade() -> None:
     sa.Column('species_id', sa.Integer(), nullable=False),
     sa.Column('genotype_dataset_id', sa.Integer(), nullable=True),
     sa.Column('status', sa.String(length=20), nullable=False),
-    sa.Column('parameters', sa.JSON(), nullable=False),
-    sa.Column('metrics', sa.JSON(), nullable=False),
-    sa.Column('provenance', sa.JSON(), nullable=False),
+    sa.Column('parameters', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
+    sa.Column('metrics', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
+    sa.Column('provenance', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
     sa.Column('model_path', sa.String(length=500), nullable=False),
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.ForeignKeyConstraint(['genotype_dataset_id'], ['genotype_dataset.id'], name=op.f('fk_model_run_genotype_dataset_id_genotype_dataset')),
@@ -467,6 +469,8 @@ def downgrade() -> None:
         batch_op.drop_index('ix_accession_species_accenumb')
         batch_op.drop_index(batch_op.f('ix_accession_sampstat'))
         batch_op.drop_index(batch_op.f('ix_accession_origcty'))
+        batch_op.drop_index(batch_op.f('ix_accession_name'))
+        batch_op.drop_index(batch_op.f('ix_accession_accenumb'))
 
     op.drop_table('accession')
     op.drop_table('user_account')

@@ -1,0 +1,68 @@
+"""What every ``breedhub`` command shares: settings, the database, error output."""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+from sqlalchemy import Engine
+
+from breedhub.config import Settings
+from breedhub.errors import BreedhubError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def settings() -> Settings:
+    """The settings of this invocation (``--home`` or the environment)."""
+    ctx = click.get_current_context()
+    root = ctx.find_root()
+    home = (root.obj or {}).get("home")
+    return Settings.from_env(home)
+
+
+def engine(*, check: bool = True) -> Engine:
+    """An engine on the configured database; by default refuse an unmigrated one."""
+    from germplasm.db import check_schema, make_engine
+
+    eng = make_engine(settings().database_url)
+    if check:
+        check_schema(eng)
+    return eng
+
+
+def emit_json(obj: Any) -> None:
+    click.echo(json.dumps(obj, indent=2, ensure_ascii=False, default=str))
+
+
+def fail(exc: BaseException, *, as_json: bool) -> None:
+    """Print an error for the user (never a traceback) and exit non-zero."""
+    code = getattr(exc, "exit_code", 1)
+    if as_json:
+        details = exc.details() if isinstance(exc, BreedhubError) else []
+        message = str(exc).splitlines()[0] if details else str(exc)
+        err = {"type": type(exc).__name__, "message": message, "details": details}
+        click.echo(json.dumps({"error": err}, indent=2, ensure_ascii=False, default=str))
+    else:
+        click.secho(f"error: {exc}", fg="red", err=True)
+    sys.exit(code)
+
+
+def user_errors(func: F) -> F:
+    """Turn breedhub errors and bad values into a message and an exit code."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except (BreedhubError, ValueError) as exc:
+            fail(exc, as_json=bool(kwargs.get("as_json")))
+
+    return wrapper  # type: ignore[return-value]
+
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
