@@ -70,6 +70,7 @@ def build_demo(
         If ``home`` holds something that is not a demo directory.
     """
     from germplasm import init_database, load_registry, load_traits, make_engine
+    from germplasm.institutes import upsert_institutes
     from germplasm.passport import import_passport
     from germplasm.pedigree import import_pedigree
     from germplasm.phenotypes import import_observations
@@ -105,6 +106,7 @@ def build_demo(
         write_table(sim.pedigree, folder / "pedigree.csv")
         write_table(sim.observations, folder / "observations.csv")
         write_table(sim.genetic_values, folder / "genetic_values.csv")
+        upsert_institutes(engine, sim.institutes.iter_rows())
         p = import_passport(engine, folder / "passport.csv", registry=registry)
         ped = import_pedigree(engine, folder / "pedigree.csv")
         obs = import_observations(engine, folder / "observations.csv")

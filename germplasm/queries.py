@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Select, and_, exists, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, contains_eager, lazyload
 
 from germplasm.exceptions import NotFoundError
 from germplasm.mcpd import SAMPSTAT
@@ -226,6 +226,11 @@ def search_accessions(session: Session, query: AccessionQuery) -> Page:
         select(Accession)
         .join(Accession.institute)
         .join(Accession.species_row)
+        .options(
+            contains_eager(Accession.institute),
+            contains_eager(Accession.species_row),
+            lazyload(Accession.names),
+        )
         .where(Accession.id.in_(ids))
     )
     if sort_by_trait:

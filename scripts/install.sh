@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Install breedhub into .venv; with --test, also what the test suite needs:
+# PostgreSQL's binaries (the tests start their own server) and Chromium with
+# its driver (the portal is tested in a real browser), from Debian's packages.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+for_tests=0
+[[ "${1:-}" == "--test" ]] && for_tests=1
+
+packages=()
+if (( for_tests )); then
+  compgen -G "/usr/lib/postgresql/*/bin/pg_ctl" >/dev/null || command -v pg_ctl >/dev/null \
+    || packages+=(postgresql)
+  command -v chromium >/dev/null || packages+=(chromium)
+  command -v chromedriver >/dev/null || packages+=(chromium-driver)
+fi
+if (( ${#packages[@]} )); then
+  sudo=""
+  [[ $(id -u) != 0 ]] && sudo=sudo
+  echo "installing Debian packages: ${packages[*]}"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${packages[@]}" >/dev/null
+fi
+
+[[ -x .venv/bin/python ]] || python3 -m venv .venv
+# setup.cfg asks only torch>=2.1. Here we take the CPU build 2.13.0 that lies on
+# this machine's disk; on a GPU machine install the torch build you want first.
+.venv/bin/python -c "import torch" 2>/dev/null || .venv/bin/pip install -q "torch==2.13.0"
+if (( for_tests )); then
+  .venv/bin/pip install -q -e ".[test]"
+else
+  .venv/bin/pip install -q -e .
+fi
+echo "breedhub installed in .venv ($(.venv/bin/breedhub --version))"
