@@ -1,0 +1,110 @@
+"""The breedhub web portal, BrAPI and upload API (Flask).
+
+:func:`create_app` is the application factory (as in Flask's tutorial): it
+reads the settings, binds the germplasm database (one engine per app, one
+session per request, see :mod:`web.db`), registers the blueprints and the
+error handlers. Blueprints:
+
+``portal``
+    Server-rendered pages for breeders: home, germplasm search, accession
+    page (usable without JavaScript).
+``api``
+    JSON under ``/api/v1`` for scripts: the same search and accession detail.
+
+Any :class:`~breedhub.errors.BreedhubError` raised by a view becomes a JSON
+error ``{"error": {"type", "message", "details"}}`` under ``/api`` and
+``/brapi``, or an HTML error page elsewhere, with the exception's
+``http_status``; users never see a traceback.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask, Response, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException, NotFound
+
+from breedhub.config import Settings
+from breedhub.errors import BreedhubError
+
+__all__ = ["create_app"]
+
+JSON_PREFIXES = ("/api", "/brapi")
+
+
+def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
+    """Create and configure the breedhub web application.
+
+    Parameters
+    ----------
+    test_config
+        Configuration that overrides the defaults, e.g.
+        ``{"DATABASE_URL": "sqlite:///...", "TESTING": True}``. Keys used:
+        ``DATABASE_URL`` (default: ``Settings.from_env().database_url``) and
+        ``BREEDHUB_HOME`` (default: ``Settings.from_env().home``).
+
+    Returns
+    -------
+    Flask
+        The application, its database checked and bound.
+
+    Raises
+    ------
+    germplasm.DatabaseSetupError
+        If the database is unreachable or not at the current schema.
+    """
+    app = Flask(__name__)
+    config = dict(test_config or {})
+    settings = Settings.from_env(config.get("BREEDHUB_HOME"))
+    app.config.from_mapping(
+        SECRET_KEY="dev",
+        DATABASE_URL=settings.database_url,
+        BREEDHUB_HOME=str(settings.home),
+    )
+    app.config.from_mapping(config)
+
+    from web import db
+
+    db.init_app(app, app.config["DATABASE_URL"])
+
+    from web import api, portal
+
+    app.register_blueprint(portal.bp)
+    app.register_blueprint(api.bp)
+
+    app.register_error_handler(BreedhubError, _handle_breedhub_error)
+    app.register_error_handler(HTTPException, _handle_http_exception)
+    return app
+
+
+def wants_json() -> bool:
+    """True when the request is for an API path (errors answered as JSON)."""
+    path = request.path
+    return any(path == p or path.startswith(p + "/") for p in JSON_PREFIXES)
+
+
+def _error_response(
+    status: int, kind: str, message: str, details: list[dict[str, object]], title: str
+) -> tuple[Response | str, int]:
+    if wants_json():
+        body = {"error": {"type": kind, "message": message, "details": details}}
+        return jsonify(body), status
+    return render_template("error.html", status=status, title=title, message=message), status
+
+
+def _handle_breedhub_error(exc: BreedhubError) -> tuple[Response | str, int]:
+    status = exc.http_status
+    title = "Not found" if status == 404 else "Something is wrong with the request"
+    if status >= 500:
+        title = "Service unavailable" if status == 503 else "Server error"
+    return _error_response(status, type(exc).__name__, str(exc), exc.details(), title)
+
+
+def _handle_http_exception(exc: HTTPException) -> tuple[Response | str, int] | HTTPException:
+    if exc.code is None:  # a redirect or a response, not an error
+        return exc
+    message = exc.description or exc.name
+    if isinstance(exc, NotFound) and exc.description == NotFound.description:
+        message = "There is no page at this address. Try the search, or go back to the home page."
+    return _error_response(exc.code, type(exc).__name__, message, [], exc.name)

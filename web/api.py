@@ -1,0 +1,40 @@
+"""The ``api`` blueprint: JSON for scripts under ``/api/v1``.
+
+Routes
+------
+``GET /api/v1/germplasm``
+    The germplasm search, parameters as the portal's (:mod:`web.search`);
+    answers ``{"total", "page", "page_size", "results"}``.
+``GET /api/v1/germplasm/<ref>``
+    Everything known about one accession (:func:`germplasm.accession_detail`);
+    ``ref`` is a database id, a PUID, ``INSTCODE:ACCENUMB`` or a unique
+    accession number.
+
+Errors are JSON: ``{"error": {"type", "message", "details"}}`` with the HTTP
+status of the error (400 for a bad parameter, 404 for an unknown accession).
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, jsonify, request
+from sqlalchemy import select
+
+from germplasm import accession_detail
+from germplasm.models import SpeciesRow
+from web.db import get_session
+from web.search import run_search
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+
+@bp.get("/germplasm")
+def germplasm_search() -> Response:
+    session = get_session()
+    keys = set(session.scalars(select(SpeciesRow.key)))
+    _, page = run_search(session, request.args, species_keys=keys)
+    return jsonify(page.to_dict())
+
+
+@bp.get("/germplasm/<path:ref>")
+def germplasm_detail(ref: str) -> Response:
+    return jsonify(accession_detail(get_session(), ref))

@@ -1,0 +1,224 @@
+"""The ``portal`` blueprint: server-rendered pages for breeders.
+
+Routes
+------
+``/``
+    What breedhub is, a card per species with its number of accessions, a search box.
+``/germplasm``
+    Germplasm search (parameters: :mod:`web.search`); bad parameters give the
+    page back with a message and HTTP 400.
+``/germplasm/<id>``
+    The accession page: passport, names, pedigree, traits, studies, samples,
+    genotype datasets and predictions.
+
+Every page works without JavaScript.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from flask import Blueprint, abort, render_template, request, url_for
+from sqlalchemy import func, select
+
+from germplasm import accession_detail
+from germplasm.mcpd import SAMPSTAT, countries
+from germplasm.models import Accession, Institute, ObservationVariable, SpeciesRow, TraitSummary
+from germplasm.queries import SORT_KEYS
+from web.charts import TraitPosition, trait_position_svg
+from web.db import get_session
+from web.exceptions import InvalidParameterError
+from web.passport import passport_sections
+from web.search import DEFAULT_PAGE_SIZE, PARAMETERS, run_search
+
+bp = Blueprint("portal", __name__)
+
+SORT_LABELS = {
+    "accenumb": "Accession number",
+    "name": "Name",
+    "species": "Species",
+    "institute": "Institute",
+    "origin": "Origin",
+    "sampstat": "Biological status",
+    "acqdate": "Acquisition date",
+}
+assert set(SORT_LABELS) == set(SORT_KEYS)
+PAGE_SIZES = (10, 25, 50, 100)
+PARAMETER_LABELS = {
+    "q": "Name, number or synonym",
+    "species": "Species",
+    "institute": "Institute",
+    "origin": "Country of origin",
+    "sampstat": "Biological status",
+    "genotyped": "Genotyped",
+    "trait": "Trait",
+    "min": "Trait minimum",
+    "max": "Trait maximum",
+    "sort": "Sort by",
+    "desc": "Descending",
+    "page": "Page",
+    "page_size": "Per page",
+    "query": "Search",
+}
+
+
+@bp.app_template_filter("num")
+def format_number(value: float | int | None, digits: int = 4) -> str:
+    """Numbers for tables: ``None`` as an en dash, floats to ``digits`` significant digits."""
+    if value is None:
+        return "–"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return f"{value:.{digits}g}"
+
+
+def _species_rows() -> list[SpeciesRow]:
+    return list(get_session().scalars(select(SpeciesRow).order_by(SpeciesRow.id)))
+
+
+@bp.route("/")
+def home() -> str:
+    session = get_session()
+    species = _species_rows()
+    counts = dict(
+        session.execute(
+            select(Accession.species_id, func.count()).group_by(Accession.species_id)
+        ).all()
+    )
+    cards = [{"species": s, "count": counts.get(s.id, 0)} for s in species]
+    return render_template(
+        "portal/home.html", cards=cards, total=sum(counts.values()), n_species=len(species)
+    )
+
+
+def _page_url(args: dict[str, str], page: int) -> str:
+    kept = {k: v for k, v in args.items() if k in PARAMETERS and k != "page" and v != ""}
+    if page > 1:
+        kept["page"] = str(page)
+    return url_for("portal.search") + ("?" + urlencode(kept) if kept else "")
+
+
+def _page_window(page: int, pages: int, width: int = 2) -> list[int | None]:
+    """Page numbers to link: first, last, and ``width`` around the current (None: a gap)."""
+    wanted = {1, pages, *range(page - width, page + width + 1)}
+    shown = sorted(p for p in wanted if 1 <= p <= pages)
+    out: list[int | None] = []
+    for p in shown:
+        if out and p - (out[-1] or 0) > 1:
+            out.append(None)
+        out.append(p)
+    return out
+
+
+@bp.route("/germplasm")
+def search() -> tuple[str, int]:
+    session = get_session()
+    species = _species_rows()
+    args = {k: request.args.get(k, "").strip() for k in PARAMETERS}
+    chosen = next((s for s in species if s.key == args["species"]), None)
+    var_stmt = select(ObservationVariable).order_by(
+        ObservationVariable.species_id, ObservationVariable.name
+    )
+    if chosen is not None:
+        var_stmt = var_stmt.where(ObservationVariable.species_id == chosen.id)
+    variables = list(session.scalars(var_stmt))
+    by_species = {s.id: s for s in species}
+    variable_groups: dict[str, list[ObservationVariable]] = {}
+    for v in variables:
+        sp = by_species.get(v.species_id) if v.species_id is not None else None
+        variable_groups.setdefault(sp.common_name_en if sp else "Other", []).append(v)
+    institutes = list(session.scalars(select(Institute.code).order_by(Institute.code)))
+
+    error: InvalidParameterError | None = None
+    page = query = None
+    try:
+        query, page = run_search(session, request.args, species_keys={s.key for s in species})
+    except InvalidParameterError as exc:
+        error = exc
+    status = 400 if error else 200
+
+    pages: list[int | None] = []
+    trait_var = None
+    if page is not None and query is not None:
+        pages = _page_window(page.page, page.pages)
+        if query.traits:
+            trait_var = session.scalars(
+                select(ObservationVariable).where(
+                    ObservationVariable.name == query.traits[0].variable
+                )
+            ).first()
+    return render_template(
+        "portal/search.html",
+        args=args,
+        error=error,
+        query=query,
+        page=page,
+        pages=pages,
+        page_url=lambda n: _page_url(args, n),
+        species=species,
+        variable_groups=variable_groups,
+        trait_var=trait_var,
+        institutes=institutes,
+        countries=countries(),
+        sampstat=SAMPSTAT,
+        sort_labels=SORT_LABELS,
+        parameter_labels=PARAMETER_LABELS,
+        page_sizes=PAGE_SIZES,
+        default_page_size=DEFAULT_PAGE_SIZE,
+    ), status
+
+
+def _trait_positions(
+    session: Any, accession_id: int, traits: list[dict[str, Any]]
+) -> list[TraitPosition]:
+    """This accession's trait means placed in the range of accession means of the same variable."""
+    names = [t["variable"] for t in traits if t["mean"] is not None]
+    if not names:
+        return []
+    stats = {
+        name: (lo, hi, avg, n)
+        for name, lo, hi, avg, n in session.execute(
+            select(
+                ObservationVariable.name,
+                func.min(TraitSummary.mean),
+                func.max(TraitSummary.mean),
+                func.avg(TraitSummary.mean),
+                func.count(TraitSummary.mean),
+            )
+            .join(TraitSummary, TraitSummary.variable_id == ObservationVariable.id)
+            .where(ObservationVariable.name.in_(names))
+            .group_by(ObservationVariable.name)
+        ).all()
+    }
+    out = []
+    for t in traits:
+        s = stats.get(t["variable"])
+        if t["mean"] is None or s is None or s[0] is None:
+            continue
+        lo, hi, avg, n = s
+        out.append(
+            TraitPosition(
+                t["variable"], t["unit"], float(t["mean"]), float(lo), float(hi), float(avg), n
+            )
+        )
+    return out
+
+
+@bp.route("/germplasm/<int:accession_id>")
+def accession(accession_id: int) -> str:
+    session = get_session()
+    if session.get(Accession, accession_id) is None:
+        abort(404, description=f"There is no accession with id {accession_id}.")
+    detail = accession_detail(session, accession_id)
+    acc = session.get(Accession, accession_id)
+    assert acc is not None
+    chart = trait_position_svg(_trait_positions(session, accession_id, detail["traits"]))
+    return render_template(
+        "portal/accession.html",
+        a=detail,
+        institute=acc.institute,
+        species=acc.species_row,
+        sections=passport_sections(detail["passport"]),
+        chart=chart,
+    )
