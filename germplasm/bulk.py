@@ -12,19 +12,20 @@ from collections.abc import Iterable
 from typing import Any
 
 import polars as pl
-from sqlalchemy import Table
 from sqlalchemy.orm import Session
 
 CHUNK = 50_000
 
 
-def insert_frame(session: Session, table: Table, df: pl.DataFrame) -> int:
-    """Insert every row of ``df`` (columns named as the table's) in the session's transaction."""
+def insert_frame(session: Session, model: type[Any], df: pl.DataFrame) -> int:
+    """Insert every row of ``df`` into ``model``'s table (columns named as the table's)."""
     if df.height == 0:
         return 0
     conn = session.connection()
     cols = df.columns
     raw = conn.connection.driver_connection
+    assert raw is not None
+    table = model.__tablename__
     if conn.dialect.name == "postgresql":
         col_sql = ", ".join(f'"{c}"' for c in cols)
         with raw.cursor() as cur:
@@ -35,11 +36,11 @@ def insert_frame(session: Session, table: Table, df: pl.DataFrame) -> int:
                     buf, include_header=False, null_value="\\N", quote_style="non_numeric"
                 )
                 with cur.copy(
-                    f"COPY {table.name} ({col_sql}) FROM STDIN WITH (FORMAT csv, NULL '\\N')"
+                    f"COPY {table} ({col_sql}) FROM STDIN WITH (FORMAT csv, NULL '\\N')"
                 ) as copy:
                     copy.write(buf.getvalue())
     else:
-        sql = f"INSERT INTO {table.name} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
+        sql = f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
         cur = raw.cursor()
         for start in range(0, df.height, CHUNK):
             cur.executemany(sql, df.slice(start, CHUNK).iter_rows())

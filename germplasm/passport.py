@@ -51,8 +51,7 @@ def _names(rec: dict[str, Any]) -> list[tuple[str, str]]:
         out.append(("donornumb", rec["donornumb"]))
     if rec["collnumb"]:
         out.append(("collnumb", rec["collnumb"]))
-    seen: set[tuple[str, str]] = set()
-    return [p for p in out if not (p in seen or seen.add(p))]
+    return list(dict.fromkeys(out))
 
 
 def import_passport(
@@ -171,13 +170,12 @@ def _write(
             pl.col("INSTCODE").is_in([c for c, i in inst_ids.items() if i == inst_id])
         )["ACCENUMB"].to_list()
         for part in chunked(nums):
-            for row in session.execute(
+            for found in session.execute(
                 select(Accession.id, Accession.species_id, *cols).where(
                     Accession.institute_id == inst_id, Accession.accenumb.in_(part)
                 )
             ):
-                m = row._mapping
-                existing[(inst_id, m["accenumb"])] = dict(m)
+                existing[(inst_id, found.accenumb)] = dict(found._mapping)
 
     now = _now()
     new_rows: list[dict[str, Any]] = []
@@ -188,12 +186,12 @@ def _write(
         inst_id = inst_ids[rec.pop("instcode")]
         rec["species_id"] = species_ids[(rec["genus"].lower(), rec["species_epithet"].lower())]
         rec["name"] = rec["accename"].split(";")[0].strip()
-        old = existing.get((inst_id, rec["accenumb"]))
-        if old is None:
+        prev = existing.get((inst_id, rec["accenumb"]))
+        if prev is None:
             new_rows.append({**rec, "institute_id": inst_id, "created_at": now, "updated_at": now})
             touched_names[(inst_id, rec["accenumb"])] = rec
-        elif any(old[a] != rec[a] for a in _ATTRS) or old["species_id"] != rec["species_id"]:
-            changed.append({**rec, "id": old["id"], "updated_at": now})
+        elif any(prev[a] != rec[a] for a in _ATTRS) or prev["species_id"] != rec["species_id"]:
+            changed.append({**rec, "id": prev["id"], "updated_at": now})
             touched_names[(inst_id, rec["accenumb"])] = rec
         else:
             report.unchanged += 1
@@ -202,7 +200,7 @@ def _write(
     if new_rows:
         frame = pl.DataFrame(new_rows, infer_schema_length=None).drop("name", strict=False)
         frame = frame.with_columns(name=pl.Series([r["name"] for r in new_rows], dtype=pl.String))
-        insert_frame(session, Accession.__table__, frame)
+        insert_frame(session, Accession, frame)
     if changed:
         session.execute(update(Accession), changed)
     if not touched_names:
@@ -229,7 +227,7 @@ def _write(
     ]
     insert_frame(
         session,
-        AccessionName.__table__,
+        AccessionName,
         pl.DataFrame(name_rows, schema=["accession_id", "name", "kind", "key"], orient="row"),
     )
 

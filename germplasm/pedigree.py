@@ -188,7 +188,7 @@ def import_pedigree(
                 )
             }
             edges.update(new_edges)
-            for cid in sorted(_find_loops(edges, list(new_edges)), key=child_row.get):
+            for cid in sorted(_find_loops(edges, list(new_edges)), key=lambda c: child_row[c]):
                 problems.append(
                     Problem(
                         child_row[cid],

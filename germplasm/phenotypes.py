@@ -446,7 +446,7 @@ def _write(session: Session, df: pl.DataFrame, report: ImportReport) -> None:
 
         insert_frame(
             session,
-            ObservationUnit.__table__,
+            ObservationUnit,
             new_units.select(
                 "study_id",
                 "accession_id",
@@ -493,7 +493,7 @@ def _write(session: Session, df: pl.DataFrame, report: ImportReport) -> None:
     if new.height:
         insert_frame(
             session,
-            Observation.__table__,
+            Observation,
             new.select(
                 pl.col("unit_id").alias("observation_unit_id"),
                 "variable_id",

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Select, and_, exists, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select
 from sqlalchemy.orm import Session, contains_eager, lazyload
 
 from germplasm.exceptions import NotFoundError
@@ -147,7 +147,7 @@ def _variable_ids(session: Session, names: list[str]) -> dict[str, int]:
 
 def _filtered(session: Session, q: AccessionQuery, var_ids: dict[str, int]) -> Select[Any]:
     stmt = select(Accession.id)
-    conds = []
+    conds: list[ColumnElement[bool]] = []
     if q.text and (key := search_key(q.text)):
         conds.append(
             Accession.id.in_(
@@ -233,6 +233,7 @@ def search_accessions(session: Session, query: AccessionQuery) -> Page:
         )
         .where(Accession.id.in_(ids))
     )
+    order: Any
     if sort_by_trait:
         mean = (
             select(TraitSummary.mean)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -70,7 +70,7 @@ class Species:
     base_chromosome_number: int | None = None
     inbred_lines: bool = False
     notes: str = ""
-    sources: tuple[str, ...] = field(default_factory=tuple)
+    sources: tuple[str, ...] = ()
 
     def validate(self) -> None:
         """Check the entry; raise :class:`RegistryError` naming the bad field."""

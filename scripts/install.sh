@@ -23,13 +23,26 @@ if (( ${#packages[@]} )); then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${packages[@]}" >/dev/null
 fi
 
+# pip's output without the notes about this machine's unused local index folders.
+pip_install() {
+  local log
+  log=$(mktemp)
+  if ! .venv/bin/pip install -q "$@" 2>"$log"; then
+    cat "$log" >&2
+    rm -f "$log"
+    return 1
+  fi
+  grep -v "^WARNING: Location 'file:" "$log" >&2 || true
+  rm -f "$log"
+}
+
 [[ -x .venv/bin/python ]] || python3 -m venv .venv
 # setup.cfg asks only torch>=2.1. Here we take the CPU build 2.13.0 that lies on
 # this machine's disk; on a GPU machine install the torch build you want first.
-.venv/bin/python -c "import torch" 2>/dev/null || .venv/bin/pip install -q "torch==2.13.0"
+.venv/bin/python -c "import torch" 2>/dev/null || pip_install "torch==2.13.0"
 if (( for_tests )); then
-  .venv/bin/pip install -q -e ".[test]"
+  pip_install -e ".[test]"
 else
-  .venv/bin/pip install -q -e .
+  pip_install -e .
 fi
 echo "breedhub installed in .venv ($(.venv/bin/breedhub --version))"
