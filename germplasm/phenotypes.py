@@ -316,59 +316,21 @@ def _design_problems(session: Session, df: pl.DataFrame) -> list[Problem]:
                     f"unit already names accession {first_acc['instcode']}:{first_acc['accenumb']} (row {f})",
                 )
             )
-    # One species per trial, agreeing with an existing trial.
-    trial_sp = (
-        df.filter(pl.col("species").is_not_null())
-        .group_by("trial")
-        .agg(pl.col("species").unique().alias("species"), pl.col(ROW).min().alias("_first"))
-    )
-    existing_trials = dict(
+    # One species per trial and one trial per study, agreeing with the database.
+    trial_species = dict(
         session.execute(
-            select(Trial.name, SpeciesRow.key)
-            .join(SpeciesRow, SpeciesRow.id == Trial.species_id)
-            .where(Trial.name.in_(trial_sp["trial"].to_list()))
+            select(Trial.name, SpeciesRow.key).join(SpeciesRow, SpeciesRow.id == Trial.species_id)
         ).all()
     )
-    for t, sps, f in trial_sp.iter_rows():
-        if len(sps) > 1:
-            out.append(
-                Problem(
-                    f,
-                    "trial",
-                    t,
-                    f"trial mixes species ({', '.join(sorted(sps))}); one species per trial",
-                )
-            )
-        elif t in existing_trials and existing_trials[t] != sps[0]:
-            out.append(
-                Problem(
-                    f,
-                    "trial",
-                    t,
-                    f"trial exists for {existing_trials[t]}, these accessions are {sps[0]}",
-                )
-            )
-    studies = df.group_by("study").agg(
-        pl.col("trial").unique().alias("trials"), pl.col(ROW).min().alias("_first")
-    )
-    have = dict(
+    study_trial = dict(
         session.execute(
-            select(Study.name, Trial.name)
-            .join(Trial, Trial.id == Study.trial_id)
-            .where(Study.name.in_(studies["study"].to_list()))
+            select(Study.name, Trial.name).join(Trial, Trial.id == Study.trial_id)
         ).all()
     )
-    for s, trials, f in studies.iter_rows():
-        if len(trials) > 1:
-            out.append(
-                Problem(
-                    f, "study", s, f"study is given several trials ({', '.join(sorted(trials))})"
-                )
-            )
-        elif s in have and have[s] != trials[0]:
-            out.append(
-                Problem(f, "study", s, f"study belongs to trial {have[s]!r}, not {trials[0]!r}")
-            )
+    out += _one_value_per_key(
+        df.filter(pl.col("species").is_not_null()), "trial", "species", trial_species
+    )
+    out += _one_value_per_key(df, "study", "trial", study_trial)
     # Units that already exist with another accession.
     existing = _existing_units(session, df["study"].unique().to_list())
     clash = units.join(existing, on=["study", "unit"], how="inner").filter(
@@ -376,6 +338,23 @@ def _design_problems(session: Session, df: pl.DataFrame) -> list[Problem]:
     )
     for r, u in clash.select(ROW, "unit").unique(subset=["unit"]).iter_rows():
         out.append(Problem(r, "unit", u, "unit exists in this study with another accession"))
+    return out
+
+
+def _one_value_per_key(
+    df: pl.DataFrame, key: str, value: str, stored: dict[str, str]
+) -> list[Problem]:
+    """Each ``key`` (a trial) must have one ``value`` (a species), the one already stored."""
+    groups = df.group_by(key).agg(pl.col(value).unique().sort(), pl.col(ROW).min().alias("_first"))
+    out = []
+    for k, values, first in groups.iter_rows():
+        if len(values) > 1:
+            reason = f"{key} {k!r} mixes {value} values ({', '.join(values)}): one {value} per {key}"
+        elif k in stored and stored[k] != values[0]:
+            reason = f"{key} {k!r} is stored with {value} {stored[k]!r}, not {values[0]!r}"
+        else:
+            continue
+        out.append(Problem(first, key, k, reason))
     return out
 
 
