@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select
+from sqlalchemy import ColumnElement, and_, exists, func, or_, select
 from sqlalchemy.orm import Session, contains_eager, lazyload
 
 from germplasm.exceptions import NotFoundError
@@ -145,8 +145,10 @@ def _variable_ids(session: Session, names: list[str]) -> dict[str, int]:
     return found
 
 
-def _filtered(session: Session, q: AccessionQuery, var_ids: dict[str, int]) -> Select[Any]:
-    stmt = select(Accession.id)
+def _conditions(
+    session: Session, q: AccessionQuery, var_ids: dict[str, int]
+) -> list[ColumnElement[bool]]:
+    """The WHERE clauses on ``accession`` (applied directly, so the planner sees them)."""
     conds: list[ColumnElement[bool]] = []
     if q.text and (key := search_key(q.text)):
         conds.append(
@@ -157,15 +159,13 @@ def _filtered(session: Session, q: AccessionQuery, var_ids: dict[str, int]) -> S
             )
         )
     if q.species:
-        conds.append(
-            Accession.species_id
-            == select(SpeciesRow.id).where(SpeciesRow.key == q.species).scalar_subquery()
-        )
+        species_id = session.scalar(select(SpeciesRow.id).where(SpeciesRow.key == q.species))
+        if species_id is None:
+            raise NotFoundError(f"unknown species {q.species!r}")
+        conds.append(Accession.species_id == species_id)
     if q.institute:
-        conds.append(
-            Accession.institute_id
-            == select(Institute.id).where(Institute.code == q.institute.upper()).scalar_subquery()
-        )
+        inst_id = session.scalar(select(Institute.id).where(Institute.code == q.institute.upper()))
+        conds.append(Accession.institute_id == (inst_id if inst_id is not None else -1))
     if q.origin:
         conds.append(Accession.origcty == q.origin.upper())
     if q.sampstat is not None:
@@ -187,7 +187,7 @@ def _filtered(session: Session, q: AccessionQuery, var_ids: dict[str, int]) -> S
             .where(Sample.accession_id == Accession.id)
         )
         conds.append(has if q.genotyped else ~has)
-    return stmt.where(*conds)
+    return conds
 
 
 def search_accessions(session: Session, query: AccessionQuery) -> Page:
@@ -219,8 +219,8 @@ def search_accessions(session: Session, query: AccessionQuery) -> Page:
     if sort_by_trait and query.sort not in trait_names:
         trait_names.append(query.sort)
     var_ids = _variable_ids(session, trait_names)
-    ids = _filtered(session, query, var_ids)
-    total = session.scalar(select(func.count()).select_from(ids.subquery())) or 0
+    conds = _conditions(session, query, var_ids)
+    total = session.scalar(select(func.count(Accession.id)).where(*conds)) or 0
 
     stmt = (
         select(Accession)
@@ -231,7 +231,7 @@ def search_accessions(session: Session, query: AccessionQuery) -> Page:
             contains_eager(Accession.species_row),
             lazyload(Accession.names),
         )
-        .where(Accession.id.in_(ids))
+        .where(*conds)
     )
     order: Any
     if sort_by_trait:
