@@ -15,6 +15,7 @@ import polars as pl
 from sqlalchemy.orm import Session
 
 CHUNK = 50_000
+ANALYZE_AFTER = 100_000  # rows: refresh the planner's statistics after a load this large
 
 
 def insert_frame(session: Session, model: type[Any], df: pl.DataFrame) -> int:
@@ -40,11 +41,18 @@ def insert_frame(session: Session, model: type[Any], df: pl.DataFrame) -> int:
                 ) as copy:
                     copy.write(buf.getvalue())
     else:
+        # sqlite3's own datetime adapter is deprecated: store SQLAlchemy's text form.
+        df = df.with_columns(pl.col(pl.Datetime).dt.strftime("%Y-%m-%d %H:%M:%S.%6f"))
         sql = f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
         cur = raw.cursor()
         for start in range(0, df.height, CHUNK):
             cur.executemany(sql, df.slice(start, CHUNK).iter_rows())
         cur.close()
+    if df.height >= ANALYZE_AFTER:
+        # Without fresh statistics the planners pick scans over the new indexes.
+        if conn.dialect.name == "sqlite":
+            conn.exec_driver_sql("PRAGMA analysis_limit=1000")
+        conn.exec_driver_sql(f"ANALYZE {table}")
     return df.height
 
 

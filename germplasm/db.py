@@ -44,6 +44,8 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA busy_timeout=30000")
+            # 128 MiB of page cache: bulk imports insert into several indexes at random keys.
+            cur.execute("PRAGMA cache_size=-131072")
             cur.close()
 
     return engine

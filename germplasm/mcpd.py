@@ -151,9 +151,6 @@ def _date_problems(df: pl.DataFrame, col: str, today: dt.date) -> list[Problem]:
     year = v.str.slice(0, 4).cast(pl.Int32)
     mm = v.str.slice(4, 2).str.replace("--", "00").cast(pl.Int32)
     dd = v.str.slice(6, 2).str.replace("--", "00").cast(pl.Int32)
-    full = pl.date(
-        year, pl.when(mm == 0).then(1).otherwise(mm), pl.when(dd == 0).then(1).otherwise(dd)
-    )
     checked = ok.with_columns(
         _y=year,
         _m=mm,
@@ -168,7 +165,6 @@ def _date_problems(df: pl.DataFrame, col: str, today: dt.date) -> list[Problem]:
             ).str.strptime(pl.Date, "%Y%m%d", strict=False)
         ),
     )
-    del full
     out += problems_where(
         checked,
         col,
@@ -343,17 +339,3 @@ def accession_to_mcpd(acc: Accession) -> dict[str, str]:
 def format_float(x: float) -> str:
     """Shortest text that reads back as the same float (``12.5``, not ``12.500000``)."""
     return repr(float(x)) if x != int(x) else str(int(x))
-
-
-def parse_record(row: dict[str, str]) -> dict[str, Any]:
-    """Typed Accession attributes from one validated MCPD row (text values)."""
-    rec: dict[str, Any] = {}
-    for d in DESCRIPTORS:
-        v = row.get(d.code, "")
-        if d.kind in ("int", "code"):
-            rec[d.attr] = int(v) if v != "" else None
-        elif d.kind == "float":
-            rec[d.attr] = float(v) if v != "" else None
-        else:
-            rec[d.attr] = v
-    return rec

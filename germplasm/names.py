@@ -1,11 +1,22 @@
-"""How accession names are normalised for search."""
+"""How accession names are normalised for search.
+
+One definition, as a polars expression, serves the bulk import (millions of
+names at once) and the query side (one name), so both always agree.
+"""
 
 from __future__ import annotations
 
-import re
-import unicodedata
+import polars as pl
 
-_DROP = re.compile(r"[\W_]+", re.UNICODE)
+
+def search_key_expr(expr: pl.Expr) -> pl.Expr:
+    """Lower-case, accents and every non-alphanumeric character removed."""
+    return (
+        expr.str.normalize("NFKD")
+        .str.replace_all(r"\p{M}", "")
+        .str.to_lowercase()
+        .str.replace_all(r"[\W_]+", "")
+    )
 
 
 def search_key(name: str) -> str:
@@ -15,12 +26,10 @@ def search_key(name: str) -> str:
     --------
     >>> search_key("IR 64"), search_key("ir-64"), search_key("Zhongshuang No.11")
     ('ir64', 'ir64', 'zhongshuangno11')
-    >>> search_key("龙井43号")
-    '龙井43号'
+    >>> search_key("Café Noir"), search_key("龙井43号")
+    ('cafenoir', '龙井43号')
     """
-    text = unicodedata.normalize("NFKD", name)
-    text = "".join(c for c in text if not unicodedata.combining(c))
-    return _DROP.sub("", text.casefold())
+    return pl.select(search_key_expr(pl.lit(name, dtype=pl.String))).item()
 
 
 def prefix_upper_bound(prefix: str) -> str:

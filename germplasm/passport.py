@@ -18,9 +18,9 @@ from sqlalchemy.orm import Session
 from germplasm.bulk import chunked, insert_frame
 from germplasm.db import transaction
 from germplasm.exceptions import Problem, ValidationError
-from germplasm.mcpd import COLUMNS, DESCRIPTORS, parse_record, validate_passport
+from germplasm.mcpd import COLUMNS, DESCRIPTORS, validate_passport
 from germplasm.models import Accession, AccessionName, Institute, SpeciesRow, _now
-from germplasm.names import search_key
+from germplasm.names import search_key_expr
 from germplasm.reports import ImportReport
 from germplasm.species import SpeciesRegistry, default_registry
 from germplasm.tabular import ROW, read_table, write_table
@@ -39,19 +39,57 @@ def default_puid(instcode: str, accenumb: str, genus: str) -> str:
     return f"{instcode}:{accenumb}:{genus}"
 
 
-def _names(rec: dict[str, Any]) -> list[tuple[str, str]]:
-    """(kind, name) pairs an accession is found by."""
-    out = [("accenumb", rec["accenumb"])]
-    out += [("name", n.strip()) for n in rec["accename"].split(";") if n.strip()]
-    for other in rec["othernumb"].split(";"):
-        num = other.split(":", 1)[-1].strip()
-        if num:
-            out.append(("othernumb", num))
-    if rec["donornumb"]:
-        out.append(("donornumb", rec["donornumb"]))
-    if rec["collnumb"]:
-        out.append(("collnumb", rec["collnumb"]))
-    return list(dict.fromkeys(out))
+def _names_frame(typed: pl.DataFrame) -> pl.DataFrame:
+    """(accession_id, name, kind, key): every name an accession is found by."""
+
+    def listed(col: str, kind: str, *, after_colon: bool = False) -> pl.DataFrame:
+        part = pl.col(col).str.split(";").alias("name")
+        out = typed.select("id", part).explode("name")
+        if after_colon:
+            out = out.with_columns(pl.col("name").str.split(":").list.last())
+        return out.with_columns(pl.col("name").str.strip_chars(), kind=pl.lit(kind))
+
+    frames = [
+        typed.select("id", pl.col("accenumb").alias("name"), kind=pl.lit("accenumb")),
+        listed("accename", "name"),
+        listed("othernumb", "othernumb", after_colon=True),
+        typed.select("id", pl.col("donornumb").alias("name"), kind=pl.lit("donornumb")),
+        typed.select("id", pl.col("collnumb").alias("name"), kind=pl.lit("collnumb")),
+    ]
+    names = pl.concat(frames).filter(pl.col("name").is_not_null() & (pl.col("name") != ""))
+    return names.unique(subset=["id", "kind", "name"], maintain_order=True).select(
+        pl.col("id").alias("accession_id"),
+        "name",
+        "kind",
+        search_key_expr(pl.col("name")).alias("key"),
+    )
+
+
+_KIND_DTYPE = {"int": pl.Int64, "code": pl.Int64, "float": pl.Float64}
+
+
+def _typed(df: pl.DataFrame, inst_ids: dict[str, int], species_ids: pl.DataFrame) -> pl.DataFrame:
+    """MCPD text columns to Accession attributes with their types, plus foreign keys."""
+    cols = []
+    for d in DESCRIPTORS:
+        if d.attr == "instcode":
+            continue
+        dtype = _KIND_DTYPE.get(d.kind)
+        c = pl.col(d.code)
+        cols.append((pl.when(c != "").then(c).cast(dtype) if dtype else c).alias(d.attr))
+    out = df.select(
+        pl.col("INSTCODE").replace_strict(inst_ids, return_dtype=pl.Int64).alias("institute_id"),
+        pl.col("GENUS").str.to_lowercase().alias("_g"),
+        pl.col("SPECIES").str.to_lowercase().alias("_s"),
+        *cols,
+        pl.col("ACCENAME")
+        .str.split(";")
+        .list.first()
+        .str.strip_chars()
+        .fill_null("")
+        .alias("name"),
+    )
+    return out.join(species_ids, on=["_g", "_s"], how="left").drop("_g", "_s")
 
 
 def import_passport(
@@ -155,81 +193,71 @@ def _institute_ids(session: Session, codes: set[str]) -> dict[str, int]:
     return have
 
 
+def _existing(session: Session, inst_ids: list[int], schema: dict[str, Any]) -> pl.DataFrame:
+    """The stored accessions of these institutes, typed like :func:`_typed`'s output."""
+    cols = [getattr(Accession, a) for a in _ATTRS]
+    stmt = select(Accession.id, Accession.institute_id, Accession.species_id, *cols).where(
+        Accession.institute_id.in_(inst_ids)
+    )
+    rows = session.execute(stmt).all()
+    full = {"id": pl.Int64, "institute_id": pl.Int64, "species_id": pl.Int64}
+    full.update({a: schema[a] for a in _ATTRS})
+    return pl.DataFrame(rows, schema=full, orient="row")
+
+
 def _write(
     session: Session, df: pl.DataFrame, registry: SpeciesRegistry, report: ImportReport
 ) -> None:
     inst_ids = _institute_ids(session, set(df["INSTCODE"].unique()))
-    species_ids = {
-        (g.lower(), s.lower()): i
-        for g, s, i in session.execute(select(SpeciesRow.genus, SpeciesRow.species, SpeciesRow.id))
-    }
-    existing: dict[tuple[int, str], dict[str, Any]] = {}
-    cols = [getattr(Accession, a) for a in _ATTRS]
-    for inst_id in inst_ids.values():
-        nums = df.filter(
-            pl.col("INSTCODE").is_in([c for c, i in inst_ids.items() if i == inst_id])
-        )["ACCENUMB"].to_list()
-        for part in chunked(nums):
-            for found in session.execute(
-                select(Accession.id, Accession.species_id, *cols).where(
-                    Accession.institute_id == inst_id, Accession.accenumb.in_(part)
-                )
-            ):
-                existing[(inst_id, found.accenumb)] = dict(found._mapping)
+    species_ids = pl.DataFrame(
+        [
+            (g.lower(), s.lower(), i)
+            for g, s, i in session.execute(
+                select(SpeciesRow.genus, SpeciesRow.species, SpeciesRow.id)
+            )
+        ],
+        schema={"_g": pl.String, "_s": pl.String, "species_id": pl.Int64},
+        orient="row",
+    )
+    typed = _typed(df, inst_ids, species_ids)
+    old = _existing(session, list(inst_ids.values()), dict(typed.schema))
+    keys = ["institute_id", "accenumb"]
+    compared = ["species_id", *_ATTRS]
+    joined = typed.join(old, on=keys, how="left", suffix="_old")
+    is_new = pl.col("id").is_null()
+    differs = pl.any_horizontal(
+        [~pl.col(c).eq_missing(pl.col(f"{c}_old")) for c in compared if c not in keys]
+    )
+    new = joined.filter(is_new).select(typed.columns)
+    changed = joined.filter(~is_new & differs).select("id", *typed.columns)
+    report.inserted, report.updated = new.height, changed.height
+    report.unchanged = df.height - new.height - changed.height
 
     now = _now()
-    new_rows: list[dict[str, Any]] = []
-    changed: list[dict[str, Any]] = []
-    touched_names: dict[tuple[int, str], dict[str, Any]] = {}
-    for row in df.select(COLUMNS).iter_rows(named=True):
-        rec = parse_record(row)
-        inst_id = inst_ids[rec.pop("instcode")]
-        rec["species_id"] = species_ids[(rec["genus"].lower(), rec["species_epithet"].lower())]
-        rec["name"] = rec["accename"].split(";")[0].strip()
-        prev = existing.get((inst_id, rec["accenumb"]))
-        if prev is None:
-            new_rows.append({**rec, "institute_id": inst_id, "created_at": now, "updated_at": now})
-            touched_names[(inst_id, rec["accenumb"])] = rec
-        elif any(prev[a] != rec[a] for a in _ATTRS) or prev["species_id"] != rec["species_id"]:
-            changed.append({**rec, "id": prev["id"], "updated_at": now})
-            touched_names[(inst_id, rec["accenumb"])] = rec
-        else:
-            report.unchanged += 1
-    report.inserted, report.updated = len(new_rows), len(changed)
-
-    if new_rows:
-        frame = pl.DataFrame(new_rows, infer_schema_length=None).drop("name", strict=False)
-        frame = frame.with_columns(name=pl.Series([r["name"] for r in new_rows], dtype=pl.String))
-        insert_frame(session, Accession, frame)
-    if changed:
-        session.execute(update(Accession), changed)
-    if not touched_names:
+    if new.height:
+        insert_frame(
+            session, Accession, new.with_columns(created_at=pl.lit(now), updated_at=pl.lit(now))
+        )
+    if changed.height:
+        session.execute(
+            update(Accession),
+            changed.drop("institute_id").with_columns(updated_at=pl.lit(now)).to_dicts(),
+        )
+    if new.height == 0 and changed.height == 0:
         return
-    ids: dict[tuple[int, str], int] = {}
-    by_inst: dict[int, list[str]] = {}
-    for inst_id, num in touched_names:
-        by_inst.setdefault(inst_id, []).append(num)
-    for inst_id, nums in by_inst.items():
-        for part in chunked(nums):
-            for acc_id, num in session.execute(
-                select(Accession.id, Accession.accenumb).where(
-                    Accession.institute_id == inst_id, Accession.accenumb.in_(part)
-                )
-            ):
-                ids[(inst_id, num)] = acc_id
-    changed_ids = [c["id"] for c in changed]
-    for part in chunked(changed_ids):
+    for part in chunked(changed["id"].to_list()):
         session.execute(delete(AccessionName).where(AccessionName.accession_id.in_(part)))
-    name_rows = [
-        (ids[k], name, kind, search_key(name))
-        for k, rec in touched_names.items()
-        for kind, name in _names(rec)
-    ]
-    insert_frame(
-        session,
-        AccessionName,
-        pl.DataFrame(name_rows, schema=["accession_id", "name", "kind", "key"], orient="row"),
+    ids = pl.DataFrame(
+        session.execute(
+            select(Accession.id, Accession.institute_id, Accession.accenumb).where(
+                Accession.institute_id.in_(list(inst_ids.values()))
+            )
+        ).all(),
+        schema={"id": pl.Int64, "institute_id": pl.Int64, "accenumb": pl.String},
+        orient="row",
     )
+    touched = pl.concat([new, changed.drop("id")]).join(ids, on=keys, how="inner")
+    insert_frame(session, AccessionName, _names_frame(touched))
 
 
 def passport_frame(

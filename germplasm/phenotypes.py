@@ -349,7 +349,9 @@ def _one_value_per_key(
     out = []
     for k, values, first in groups.iter_rows():
         if len(values) > 1:
-            reason = f"{key} {k!r} mixes {value} values ({', '.join(values)}): one {value} per {key}"
+            reason = (
+                f"{key} {k!r} mixes {value} values ({', '.join(values)}): one {value} per {key}"
+            )
         elif k in stored and stored[k] != values[0]:
             reason = f"{key} {k!r} is stored with {value} {stored[k]!r}, not {values[0]!r}"
         else:
