@@ -254,7 +254,10 @@ def search_accessions(session: Session, query: AccessionQuery) -> Page:
             "sampstat": Accession.sampstat,
             "acqdate": Accession.acqdate,
         }[query.sort]
-    order_col = order.desc().nulls_last() if query.descending else order.asc().nulls_last()
+    order_col = order.desc() if query.descending else order.asc()
+    if sort_by_trait or query.sort == "sampstat":
+        # Only these may be NULL; NULLS LAST elsewhere would stop an index from serving the order.
+        order_col = order_col.nulls_last()
     stmt = (
         stmt.order_by(order_col, Accession.id)
         .limit(query.page_size)
