@@ -21,7 +21,7 @@ from germplasm.exceptions import Problem, ValidationError
 from germplasm.mcpd import COLUMNS, DESCRIPTORS, validate_passport
 from germplasm.models import Accession, AccessionName, Institute, SpeciesRow, _now
 from germplasm.names import search_key_expr
-from germplasm.reports import ImportReport
+from germplasm.reports import ImportReport, Progress, silent
 from germplasm.species import SpeciesRegistry, default_registry
 from germplasm.tabular import ROW, read_table, write_table
 
@@ -99,6 +99,7 @@ def import_passport(
     registry: SpeciesRegistry | None = None,
     species: str | None = None,
     dry_run: bool = False,
+    progress: Progress = silent,
 ) -> ImportReport:
     """Validate an MCPD passport file, then insert or update its accessions.
 
@@ -115,6 +116,8 @@ def import_passport(
         for uploads that belong to one crop.
     dry_run
         Validate only; write nothing.
+    progress
+        Called with a line at each stage (read, validated, written).
 
     Returns
     -------
@@ -128,6 +131,7 @@ def import_passport(
     registry = registry or default_registry()
     source = str(path)
     df = read_passport(path)
+    progress(f"read {df.height:,} rows from {source}")
     problems, warnings = validate_passport(df, registry)
     if any(p.row == 0 for p in problems):
         raise ValidationError(source, problems)
@@ -158,6 +162,7 @@ def import_passport(
             report.unchanged = df.height
             session.rollback()
             return report
+        progress(f"validated {df.height:,} rows; writing")
         _write(session, df, registry, report)
     return report
 

@@ -53,7 +53,7 @@ from germplasm.models import (
     TraitSummary,
     Trial,
 )
-from germplasm.reports import ImportReport
+from germplasm.reports import ImportReport, Progress, silent
 from germplasm.tabular import ROW, problems_where, read_table, write_table
 
 DESIGN = ("trial", "study", "location", "year", "season", "instcode", "accenumb", "unit",
@@ -186,9 +186,15 @@ def _check_values(df: pl.DataFrame) -> list[Problem]:
 
 
 def import_observations(
-    engine: Engine, path: str | os.PathLike[str], *, dry_run: bool = False
+    engine: Engine,
+    path: str | os.PathLike[str],
+    *,
+    dry_run: bool = False,
+    progress: Progress = silent,
 ) -> ImportReport:
     """Validate an observation file (long or wide), then write its trials, units and values.
+
+    ``progress`` is called with a line at each stage (read, validated, written).
 
     Raises
     ------
@@ -202,6 +208,7 @@ def import_observations(
     with transaction(engine) as session:
         variables = _variables(session)
         df, problems = read_observations(path, set(variables["variable"].to_list()))
+        progress(f"read {df.height:,} observations from {source}")
         if problems:
             raise ValidationError(source, problems)
         df = df.with_columns(pl.col("instcode").str.to_uppercase())
@@ -251,6 +258,7 @@ def import_observations(
         if problems:
             raise ValidationError(source, problems)
         report = ImportReport(source, "observation", rows=df.height)
+        progress(f"validated {df.height:,} observations; writing")
         _write(session, df, report)
         if dry_run:
             session.rollback()

@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
+
+Progress = Callable[[str], None]
+"""Called by long operations with a line saying what they are doing."""
+
+
+def silent(message: str) -> None:
+    """The default :data:`Progress`: say nothing."""
 
 
 @dataclass

@@ -27,6 +27,18 @@ def _report(report, as_json: bool) -> None:  # type: ignore[no-untyped-def]
     click.echo(str(report))
 
 
+def _progress(as_json: bool):  # type: ignore[no-untyped-def]
+    """Stage lines with elapsed time on stderr, so a long import shows where it is."""
+    import time
+
+    from germplasm.reports import silent
+
+    if as_json:
+        return silent
+    start = time.perf_counter()
+    return lambda msg: click.echo(f"[{time.perf_counter() - start:6.1f}s] {msg}", err=True)
+
+
 _dry = click.option("--dry-run", is_flag=True, help="Validate only; write nothing.")
 _file = click.argument("file", type=click.Path(dir_okay=False))
 
@@ -41,7 +53,10 @@ def passport(file: str, species: str | None, dry_run: bool, as_json: bool) -> No
     """Import an MCPD v2.1 passport file."""
     from germplasm.passport import import_passport
 
-    _report(import_passport(engine(), file, species=species, dry_run=dry_run), as_json)
+    report = import_passport(
+        engine(), file, species=species, dry_run=dry_run, progress=_progress(as_json)
+    )
+    _report(report, as_json)
 
 
 @import_.command()
@@ -65,7 +80,9 @@ def observations(file: str, dry_run: bool, as_json: bool) -> None:
     """Import phenotype observations (long or wide layout)."""
     from germplasm.phenotypes import import_observations
 
-    _report(import_observations(engine(), file, dry_run=dry_run), as_json)
+    _report(
+        import_observations(engine(), file, dry_run=dry_run, progress=_progress(as_json)), as_json
+    )
 
 
 @germplasm.command()
