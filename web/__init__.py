@@ -19,6 +19,8 @@ error ``{"error": {"type", "message", "details"}}`` under ``/api`` and
 
 from __future__ import annotations
 
+import os
+import secrets
 from collections.abc import Mapping
 from typing import Any
 
@@ -58,7 +60,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     config = dict(test_config or {})
     settings = Settings.from_env(config.get("BREEDHUB_HOME"))
     app.config.from_mapping(
-        SECRET_KEY="dev",
+        # Signs cookies; set BREEDHUB_SECRET_KEY so it survives restarts and is shared by workers.
+        SECRET_KEY=os.environ.get("BREEDHUB_SECRET_KEY") or secrets.token_hex(32),
         DATABASE_URL=settings.database_url,
         BREEDHUB_HOME=str(settings.home),
     )
