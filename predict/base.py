@@ -220,12 +220,6 @@ class GenomicModel(ABC):
         """Rebuild a fitted model from :attr:`params` and :meth:`state`."""
 
 
-def _registry() -> dict[str, type[GenomicModel]]:
-    from predict.models import METHODS
-
-    return METHODS
-
-
 def data_checksum(*arrays: np.ndarray) -> str:
     """sha256 of arrays' bytes and shapes, for provenance."""
     h = hashlib.sha256()
@@ -274,9 +268,11 @@ def load_model(path: str | os.PathLike[str]) -> GenomicModel:
             state = {k: z[k] for k in z.files if k != "__meta__"}
     except (OSError, ValueError, KeyError) as exc:
         raise ModelFileError(f"{path}: not a breedhub model file ({exc})") from None
-    cls = _registry().get(meta.get("method", ""))
-    if cls is None or meta.get("format_version") != FORMAT_VERSION:
+    from predict.models import METHODS, model_class
+
+    if meta.get("method") not in METHODS or meta.get("format_version") != FORMAT_VERSION:
         raise ModelFileError(f"{path}: unknown method or format {meta.get('method')!r}")
+    cls = model_class(meta["method"])
     model = cls.from_state(meta["params"], state)
     model.ploidy = meta["ploidy"]
     model.info_ = meta["info"]
