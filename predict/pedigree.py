@@ -1,0 +1,851 @@
+"""Pedigree relationships: parsing, inbreeding, A, A⁻¹ and the single-step H⁻¹.
+
+Arrays in, arrays out: a pedigree is three sequences (``ids``, ``sires``,
+``dams``) checked and sorted once by :func:`prepare_pedigree` into a
+:class:`Pedigree`; every function then returns matrices and vectors indexed
+like :attr:`Pedigree.ids`, that is in the order the ids were given (founders
+added by ``add_founders=True`` come last).
+
+Ploidy is a parameter, not a constant. For an autopolyploid of even ploidy
+``k`` (gametes carry ``k/2`` alleles) without double reduction, following
+Kerr et al. (2012), the additive relationship is ``a_ij = k * theta_ij``
+(``theta`` the kinship, the probability that an allele drawn at random from
+``i`` and one drawn from ``j`` are identical by descent), so that
+
+- a non-inbred founder has ``a_ii = 1``, and ``a_ii = 1 + (k - 1) F_i``;
+- off the diagonal, ``a_ij = (a_{i,s_j} + a_{i,d_j}) / 2`` as for diploids;
+- the inbreeding of ``i`` with sire ``s`` and dam ``d`` is the chance that two
+  of its alleles drawn without replacement are identical by descent: two
+  alleles from the same gamete (no double reduction) are two distinct
+  alleles of that parent, two from different gametes one of each parent::
+
+      F_i = ((k/2 - 1) (F_s + F_d) / 2 + a_sd / 2) / (k - 1)
+
+  which is ``a_sd / 2`` for diploids, ``(F_s + F_d + a_sd) / 6`` for
+  tetraploids (selfing a non-inbred tetraploid gives 1/6, and in general
+  ``F' = (1 + 5F) / 6``), and ``(2 (F_s + F_d) + a_sd) / 10`` for hexaploids.
+  An unknown parent is a non-inbred founder unrelated to everyone.
+
+Because ``a = T D T'`` with the same ``T`` as for diploids (the
+off-diagonal rule is unchanged), A⁻¹ follows Henderson's rules with the
+Mendelian-sampling variance ``d_i = a_ii - (a_ss + a_dd + 2 a_sd) / 4``
+(Hamilton & Kerr 2018); for diploids that is Quaas's
+``1/2 - (F_s + F_d) / 4``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import scipy.linalg
+import scipy.sparse
+
+from predict.exceptions import InputError
+
+__all__ = [
+    "Pedigree",
+    "a_inverse",
+    "a_matrix",
+    "h_inverse",
+    "pedigree_inbreeding",
+    "prepare_pedigree",
+]
+
+UNKNOWN_PARENT = ("", "0")
+"""Parent values read as *unknown* (besides ``None`` and NaN)."""
+
+_SHOW = 8  # how many offending entries a message lists
+
+
+@dataclass(frozen=True)
+class Pedigree:
+    """A checked pedigree, made by :func:`prepare_pedigree`.
+
+    Attributes
+    ----------
+    ids
+        Every individual: the input ids in their input order, then the
+        founders added by ``add_founders=True`` in the order first met.
+        Matrices and vectors returned by this module are indexed like this.
+    sire, dam
+        Index into :attr:`ids` of each individual's parents, -1 if unknown.
+    order
+        A topological order: ``ids[order[0]], ids[order[1]], ...`` lists
+        parents before their offspring (by generation, then input order).
+    generation
+        0 for founders, else 1 + the larger generation of the parents.
+    n_input
+        How many of :attr:`ids` were given (the rest are added founders).
+    """
+
+    ids: tuple[str, ...]
+    sire: np.ndarray
+    dam: np.ndarray
+    order: np.ndarray
+    generation: np.ndarray
+    n_input: int
+    index: dict[str, int] = field(repr=False, compare=False, default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.index:
+            object.__setattr__(self, "index", {x: i for i, x in enumerate(self.ids)})
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def positions(self, ids: Sequence[Any], *, name: str = "ids") -> np.ndarray:
+        """Indexes into :attr:`ids` of ``ids``; InputError naming any not in the pedigree."""
+        keys = [_key(x) for x in _as_list(ids, name)]
+        missing = [k for k in keys if k not in self.index]
+        if missing:
+            raise InputError(
+                f"{name}: {len(missing)} ids are not in the pedigree: {_names(missing)}; "
+                "add them to the pedigree (as founders if their parents are unknown)"
+            )
+        return np.array([self.index[k] for k in keys], dtype=np.int64)
+
+
+# ---------------------------------------------------------------- parsing
+
+
+def _as_list(values: Any, name: str) -> list[Any]:
+    if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
+        raise TypeError(f"{name} must be a sequence of ids, not {type(values).__name__}")
+    return list(values)
+
+
+def _is_unknown(x: Any) -> bool:
+    if x is None:
+        return True
+    if isinstance(x, float | np.floating) and math.isnan(x):
+        return True
+    return _key(x) in UNKNOWN_PARENT
+
+
+def _key(x: Any) -> str:
+    """One id as a string: ``1``, ``1.0`` and ``"1"`` are the same id."""
+    if isinstance(x, float | np.floating) and math.isfinite(x) and float(x).is_integer():
+        return str(int(x))
+    if isinstance(x, bytes):
+        return x.decode()
+    return str(x)
+
+
+def _names(keys: Sequence[str]) -> str:
+    shown = ", ".join(repr(k) for k in keys[:_SHOW])
+    return shown + (f" and {len(keys) - _SHOW} more" if len(keys) > _SHOW else "")
+
+
+def prepare_pedigree(
+    ids: Sequence[Any],
+    sires: Sequence[Any],
+    dams: Sequence[Any],
+    *,
+    add_founders: bool = False,
+) -> Pedigree:
+    """Check a pedigree and sort it parents-before-offspring.
+
+    Parameters
+    ----------
+    ids
+        One id per individual (strings or integers; ``1``, ``1.0`` and ``"1"``
+        are the same id).
+    sires, dams
+        The parents' ids, one per individual; ``None``, NaN, ``""`` or ``"0"``
+        for an unknown parent. A selfed plant has the same sire and dam.
+    add_founders
+        Parents that are not in ``ids`` are an error unless this is true;
+        then they are added as founders (both parents unknown) after the
+        input ids.
+
+    Returns
+    -------
+    Pedigree
+        The ids in input order, parents as indexes, and a topological order.
+
+    Raises
+    ------
+    TypeError
+        If an argument is not a sequence.
+    InputError
+        If the lengths differ, an id is missing or listed twice, an individual
+        is its own parent, a parent is not in ``ids`` (without
+        ``add_founders``), or an individual is its own ancestor (a loop).
+        The message names the ids concerned.
+
+    Examples
+    --------
+    >>> ped = prepare_pedigree(["kid", "mum", "dad"], ["dad", None, None], ["mum", "0", ""])
+    >>> ped.ids
+    ('kid', 'mum', 'dad')
+    >>> [ped.ids[i] for i in ped.order]
+    ['mum', 'dad', 'kid']
+    >>> prepare_pedigree(["a"], ["b"], [None], add_founders=True).ids
+    ('a', 'b')
+    """
+    id_list = _as_list(ids, "ids")
+    sire_list = _as_list(sires, "sires")
+    dam_list = _as_list(dams, "dams")
+    if not isinstance(add_founders, bool):
+        raise TypeError(f"add_founders must be True or False, not {add_founders!r}")
+    if not (len(id_list) == len(sire_list) == len(dam_list)):
+        raise InputError(
+            f"ids, sires and dams must have one entry per individual; got lengths "
+            f"{len(id_list)}, {len(sire_list)} and {len(dam_list)}"
+        )
+    if not id_list:
+        raise InputError("the pedigree is empty: give at least one id")
+
+    bad = [i for i, x in enumerate(id_list) if _is_unknown(x)]
+    if bad:
+        raise InputError(
+            f"ids at positions {', '.join(map(str, bad[:_SHOW]))} are missing (None, NaN, "
+            f"'' or '0' mean an unknown parent and cannot be an id); give every individual an id"
+        )
+    keys = [_key(x) for x in id_list]
+    index: dict[str, int] = {}
+    dups: dict[str, list[int]] = {}
+    for i, k in enumerate(keys):
+        if k in index:
+            dups.setdefault(k, [index[k]]).append(i)
+        else:
+            index[k] = i
+    if dups:
+        listed = "; ".join(f"{k!r} at positions {pos}" for k, pos in list(dups.items())[:_SHOW])
+        raise InputError(
+            f"{len(dups)} ids are listed more than once: {listed}; keep one row per individual"
+        )
+
+    parents = [
+        [None if _is_unknown(p) else _key(p) for p in column] for column in (sire_list, dam_list)
+    ]
+    own = [keys[i] for i in range(len(keys)) if keys[i] in (parents[0][i], parents[1][i])]
+    if own:
+        raise InputError(
+            f"{len(own)} individuals are their own parent: {_names(own)}; "
+            "fix the sire or dam of these rows"
+        )
+
+    unknown: list[str] = []
+    seen: set[str] = set()
+    for i in range(len(keys)):
+        for p in (parents[0][i], parents[1][i]):
+            if p is not None and p not in index and p not in seen:
+                seen.add(p)
+                unknown.append(p)
+    if unknown and not add_founders:
+        who = [
+            keys[i] for i in range(len(keys)) if (parents[0][i] in seen) or (parents[1][i] in seen)
+        ]
+        raise InputError(
+            f"{len(unknown)} parents are not in ids: {_names(unknown)} (parents of "
+            f"{_names(who)}); add them as rows, or pass add_founders=True to add them "
+            "as founders with unknown parents"
+        )
+    for p in unknown:
+        index[p] = len(keys)
+        keys.append(p)
+
+    n = len(keys)
+    n_in = len(id_list)
+    sire = np.full(n, -1, dtype=np.int64)
+    dam = np.full(n, -1, dtype=np.int64)
+    sire[:n_in] = [-1 if p is None else index[p] for p in parents[0]]
+    dam[:n_in] = [-1 if p is None else index[p] for p in parents[1]]
+
+    generation = _generations(keys, sire, dam)
+    order = np.lexsort((np.arange(n), generation)).astype(np.int64)
+    return Pedigree(
+        ids=tuple(keys),
+        sire=sire,
+        dam=dam,
+        order=order,
+        generation=generation,
+        n_input=n_in,
+        index=index,
+    )
+
+
+def _generations(keys: list[str], sire: np.ndarray, dam: np.ndarray) -> np.ndarray:
+    """Generation numbers by Kahn's algorithm; InputError naming a loop if there is one."""
+    n = len(keys)
+    n_parents = (sire >= 0).astype(np.int64) + (dam >= 0)
+    n_parents[(sire >= 0) & (sire == dam)] = 1  # a selfed plant waits for one parent
+    children: list[list[int]] = [[] for _ in range(n)]
+    for i, (s, d) in enumerate(zip(sire.tolist(), dam.tolist(), strict=True)):
+        if s >= 0:
+            children[s].append(i)
+        if d >= 0 and d != s:
+            children[d].append(i)
+    waiting = n_parents.tolist()
+    generation = [0] * n
+    ready = [i for i in range(n) if waiting[i] == 0]
+    done = 0
+    while ready:
+        i = ready.pop()
+        done += 1
+        g = generation[i] + 1
+        for c in children[i]:
+            if generation[c] < g:
+                generation[c] = g
+            waiting[c] -= 1
+            if waiting[c] == 0:
+                ready.append(c)
+    if done < n:
+        stuck = [i for i in range(n) if waiting[i] > 0]
+        loop = _find_loop(stuck, sire, dam, waiting)
+        raise InputError(
+            f"the pedigree has a loop: {' -> '.join(keys[i] for i in loop)} "
+            f"(each is a parent of the one before: an individual is its own ancestor); "
+            f"{len(stuck)} individuals are on or below loops; fix the parents of "
+            f"{_names([keys[i] for i in loop[:-1]])}"
+        )
+    return np.asarray(generation, dtype=np.int64)
+
+
+def _find_loop(
+    stuck: list[int], sire: np.ndarray, dam: np.ndarray, waiting: list[int]
+) -> list[int]:
+    """Walk up from a stuck individual through stuck parents until an id repeats."""
+    path: list[int] = []
+    where: dict[int, int] = {}
+    i = stuck[0]
+    while i not in where:
+        where[i] = len(path)
+        path.append(i)
+        s, d = int(sire[i]), int(dam[i])
+        i = s if s >= 0 and waiting[s] > 0 else d
+    cycle = path[where[i] :]
+    return cycle + [cycle[0]]
+
+
+# ------------------------------------------------------ inbreeding, A, A⁻¹
+
+
+def _check_pedigree(ped: Any) -> Pedigree:
+    if not isinstance(ped, Pedigree):
+        raise TypeError(
+            f"ped must be a Pedigree (from prepare_pedigree(ids, sires, dams)), "
+            f"not {type(ped).__name__}"
+        )
+    return ped
+
+
+def _check_ploidy(ploidy: Any) -> int:
+    if isinstance(ploidy, bool) or not isinstance(ploidy, int | np.integer):
+        raise TypeError(f"ploidy must be an integer, not {type(ploidy).__name__}")
+    if ploidy < 2 or ploidy % 2:
+        raise InputError(
+            f"ploidy must be an even number 2 or more (gametes carry ploidy/2 alleles), "
+            f"not {ploidy}"
+        )
+    return int(ploidy)
+
+
+def _topological(ped: Pedigree) -> tuple[np.ndarray, np.ndarray]:
+    """Sire and dam as positions in ``ped.order`` (parents come first)."""
+    rank = np.empty(len(ped), dtype=np.int64)
+    rank[ped.order] = np.arange(len(ped))
+    s = ped.sire[ped.order]
+    d = ped.dam[ped.order]
+    s = np.where(s >= 0, rank[np.maximum(s, 0)], -1)
+    d = np.where(d >= 0, rank[np.maximum(d, 0)], -1)
+    return s, d
+
+
+def _f_from_parents(ploidy: int, f_s: Any, f_d: Any, a_sd: Any) -> Any:
+    """Inbreeding of an offspring (Kerr et al. 2012, no double reduction)."""
+    v = ploidy // 2
+    return ((v - 1) * (f_s + f_d) / 2 + a_sd / 2) / (2 * v - 1)
+
+
+class _Colleau:
+    """Columns of ``A = T D T'`` by two sparse triangular solves (Colleau 2002).
+
+    In topological order ``T = (I - P)⁻¹`` with ``P`` holding 1/2 at each
+    individual's known parents; the solves run a generation at a time, so
+    each step is one sparse-times-dense product.
+    """
+
+    def __init__(self, sire: np.ndarray, dam: np.ndarray, generation: np.ndarray):
+        n = len(sire)
+        i = np.arange(n)
+        ks, kd = sire >= 0, dam >= 0
+        P = scipy.sparse.coo_array(
+            (
+                np.full(ks.sum() + kd.sum(), 0.5),
+                (np.concatenate([i[ks], i[kd]]), np.concatenate([sire[ks], dam[kd]])),
+            ),
+            shape=(n, n),
+        ).tocsr()
+        P.sum_duplicates()
+        bounds = np.flatnonzero(np.diff(generation)) + 1
+        self.starts = np.concatenate([[0], bounds]).tolist()
+        self.ends = np.append(bounds, n).tolist()
+        self.blocks = [P[lo:hi, :lo] for lo, hi in zip(self.starts, self.ends, strict=True)]
+        self.blocks_t = [b.T.tocsr() for b in self.blocks]
+
+    def columns(self, X: np.ndarray, dvar: np.ndarray) -> np.ndarray:
+        """``T D T' X`` for X with as many rows as the generations it spans."""
+        m = X.shape[0]
+        u = X.copy()
+        levels = [k for k, lo in enumerate(self.starts) if lo < m and lo > 0]
+        for k in reversed(levels):  # (I - P)' u = X, youngest first
+            lo, hi = self.starts[k], min(self.ends[k], m)
+            u[:lo] += self.blocks_t[k][:, : hi - lo] @ u[lo:hi]
+        u *= dvar[:m, None]
+        for k in levels:  # (I - P) y = D u, oldest first
+            lo, hi = self.starts[k], min(self.ends[k], m)
+            u[lo:hi] += self.blocks[k][: hi - lo] @ u[:lo]
+        return u
+
+
+def _mendelian(
+    sire: np.ndarray, dam: np.ndarray, generation: np.ndarray, ploidy: int, *, chunk: int = 128
+) -> tuple[np.ndarray, np.ndarray]:
+    """Inbreeding and Mendelian-sampling variances, in topological order.
+
+    A generation at a time. The relationship of two distinct known parents is
+    read from columns of ``A = T D T'`` computed by two sparse triangular
+    solves over the earlier generations (Colleau's indirect method, one column
+    per distinct sire or dam, whichever are fewer, as in Sargolzaei et al.
+    2005); selfing and an unknown parent need none. Then
+    ``F = f(F_s, F_d, a_sd)`` and ``d = a_ii - (a_ss + a_dd + 2 a_sd) / 4``
+    over the known parents.
+    """
+    n = len(sire)
+    f = np.zeros(n)
+    aii = np.ones(n)
+    dvar = np.ones(n)
+    colleau = _Colleau(sire, dam, generation)
+    bounds = np.flatnonzero(np.diff(generation)) + 1
+    for lo, hi in zip(bounds.tolist(), np.append(bounds, n)[1:].tolist(), strict=True):
+        S, D = sire[lo:hi], dam[lo:hi]
+        ks, kd = S >= 0, D >= 0
+        Sc, Dc = np.maximum(S, 0), np.maximum(D, 0)
+        a_sd = np.zeros(hi - lo)
+        selfed = ks & kd & (S == D)
+        a_sd[selfed] = aii[S[selfed]]
+        need = np.flatnonzero(ks & kd & (S != D))
+        if need.size:
+            us, ud = np.unique(S[need]), np.unique(D[need])
+            col, row = (S[need], D[need]) if us.size <= ud.size else (D[need], S[need])
+            cols = us if us.size <= ud.size else ud
+            for c0 in range(0, cols.size, chunk):
+                these = cols[c0 : c0 + chunk]
+                X = np.zeros((lo, these.size))
+                X[these, np.arange(these.size)] = 1.0
+                Y = colleau.columns(X, dvar)
+                j = np.searchsorted(these, col)
+                hit = (j < these.size) & (these[np.minimum(j, these.size - 1)] == col)
+                a_sd[need[hit]] = Y[row[hit], j[hit]]
+        a_ss = np.where(ks, aii[Sc], 0.0)
+        a_dd = np.where(kd, aii[Dc], 0.0)
+        fi = _f_from_parents(ploidy, np.where(ks, f[Sc], 0.0), np.where(kd, f[Dc], 0.0), a_sd)
+        a = 1.0 + (ploidy - 1) * fi
+        f[lo:hi], aii[lo:hi] = fi, a
+        dvar[lo:hi] = a - 0.25 * (a_ss + a_dd + 2.0 * a_sd)  # T holds known parents only
+    return f, dvar
+
+
+def pedigree_inbreeding(ped: Pedigree, *, ploidy: int = 2) -> np.ndarray:
+    """Inbreeding coefficients from a pedigree.
+
+    Parameters
+    ----------
+    ped
+        A pedigree from :func:`prepare_pedigree`.
+    ploidy
+        Even ploidy; above 2 the autopolyploid rule without double reduction
+        (see the module notes) is used.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``F`` (float64), one per individual in the order of ``ped.ids``.
+
+    Raises
+    ------
+    TypeError
+        If ``ped`` is not a :class:`Pedigree` or ``ploidy`` not an integer.
+    InputError
+        If ``ploidy`` is odd or below 2.
+
+    Notes
+    -----
+    A generation at a time, the relationships of the parents of that
+    generation are read from columns of ``A = T D T'`` got by two sparse
+    triangular solves (Colleau 2002), one column per distinct sire (or dam,
+    if fewer), as in Sargolzaei et al.'s (2005) fast algorithm; ``D`` holds
+    the Mendelian-sampling variances of Meuwissen & Luo (1992). Selfing and
+    unknown parents need no solve. The time grows with the number of
+    distinct sires per generation times n, never with n².
+
+    References
+    ----------
+    .. [1] Meuwissen, T. H. E. & Luo, Z. (1992). Computing inbreeding
+       coefficients in large populations. Genet. Sel. Evol. 24, 305-313.
+    .. [2] Sargolzaei, M., Iwaisaki, H. & Colleau, J.-J. (2005). A fast
+       algorithm for computing inbreeding coefficients in large populations.
+       J. Anim. Breed. Genet. 122, 325-331.
+    .. [3] Colleau, J.-J. (2002). An indirect approach to the extensive
+       calculation of relationship coefficients. Genet. Sel. Evol. 34, 409-421.
+    .. [4] Kerr, R. J., Li, L., Tier, B., Dutkowski, G. W. & McRae, T. A.
+       (2012). Use of the numerator relationship matrix in genetic analysis
+       of autopolyploid species. Theor. Appl. Genet. 124, 1271-1282.
+
+    Examples
+    --------
+    Full-sib mating, then selfing a diploid and a tetraploid plant:
+
+    >>> ped = prepare_pedigree(["a", "b", "c", "d", "e"], [0, 0, "a", "a", "c"], [0, 0, "b", "b", "d"])
+    >>> pedigree_inbreeding(ped).tolist()
+    [0.0, 0.0, 0.0, 0.0, 0.25]
+    >>> ped = prepare_pedigree(["p", "s1"], [None, "p"], [None, "p"])
+    >>> pedigree_inbreeding(ped).tolist(), pedigree_inbreeding(ped, ploidy=4).round(4).tolist()
+    ([0.0, 0.5], [0.0, 0.1667])
+    """
+    ped = _check_pedigree(ped)
+    ploidy = _check_ploidy(ploidy)
+    s, d = _topological(ped)
+    f_topo, _ = _mendelian(s, d, ped.generation[ped.order], ploidy)
+    f = np.empty(len(ped))
+    f[ped.order] = f_topo
+    return f
+
+
+def a_matrix(ped: Pedigree, *, ploidy: int = 2) -> np.ndarray:
+    """The numerator (additive) relationship matrix A, dense, by the tabular method.
+
+    Parameters
+    ----------
+    ped
+        A pedigree from :func:`prepare_pedigree`.
+    ploidy
+        Even ploidy; above 2, Kerr et al.'s (2012) autopolyploid A without
+        double reduction: a non-inbred founder has ``a_ii = 1`` and
+        ``a_ii = 1 + (ploidy - 1) F_i`` (see the module notes).
+
+    Returns
+    -------
+    numpy.ndarray
+        (n x n) float64, rows and columns in the order of ``ped.ids``.
+        It takes ``8 n²`` bytes (3.2 GB for 20,000 individuals); for larger
+        pedigrees use :func:`a_inverse`.
+
+    Raises
+    ------
+    TypeError
+        If ``ped`` is not a :class:`Pedigree` or ``ploidy`` not an integer.
+    InputError
+        If ``ploidy`` is odd or below 2.
+
+    Notes
+    -----
+    Filled a generation at a time: rows of a generation are the mean of their
+    parents' rows; the diagonal is ``1 + (ploidy - 1) F``.
+
+    References
+    ----------
+    .. [1] Henderson, C. R. (1976). A simple method for computing the inverse
+       of a numerator relationship matrix used in prediction of breeding
+       values. Biometrics 32, 69-83.
+    .. [2] Mrode, R. A. (2014). Linear Models for the Prediction of Animal
+       Breeding Values, 3rd ed., section 2.2. CABI.
+    .. [3] Kerr, R. J., Li, L., Tier, B., Dutkowski, G. W. & McRae, T. A.
+       (2012). Use of the numerator relationship matrix in genetic analysis
+       of autopolyploid species. Theor. Appl. Genet. 124, 1271-1282.
+
+    Examples
+    --------
+    >>> ped = prepare_pedigree(["kid", "dad", "mum"], ["dad", 0, 0], ["mum", 0, 0])
+    >>> a_matrix(ped).tolist()
+    [[1.0, 0.5, 0.5], [0.5, 1.0, 0.0], [0.5, 0.0, 1.0]]
+    >>> ped = prepare_pedigree(["p", "s1"], [None, "p"], [None, "p"])
+    >>> a_matrix(ped, ploidy=4).tolist()
+    [[1.0, 1.0], [1.0, 1.5]]
+    """
+    ped = _check_pedigree(ped)
+    ploidy = _check_ploidy(ploidy)
+    n = len(ped)
+    s, d = _topological(ped)
+    gen = ped.generation[ped.order]
+    bounds = np.flatnonzero(np.diff(gen)) + 1
+    starts = np.concatenate([[0], bounds])
+    ends = np.concatenate([bounds, [n]])
+    A = np.zeros((n, n))
+    for lo, hi in zip(starts.tolist(), ends.tolist(), strict=True):
+        S, D = s[lo:hi], d[lo:hi]
+        ks, kd = S >= 0, D >= 0
+        Sc, Dc = np.maximum(S, 0), np.maximum(D, 0)
+        if lo:
+            R = 0.5 * (A[Sc, :lo] * ks[:, None] + A[Dc, :lo] * kd[:, None])
+            A[lo:hi, :lo] = R
+            A[:lo, lo:hi] = R.T
+            W = 0.5 * (R[:, Sc] * ks[None, :] + R[:, Dc] * kd[None, :])
+        else:
+            W = np.zeros((hi - lo, hi - lo))
+        a_ss = np.where(ks, A[Sc, Sc], 1.0)
+        a_dd = np.where(kd, A[Dc, Dc], 1.0)
+        a_sd = np.where(ks & kd, A[Sc, Dc], 0.0)
+        f = _f_from_parents(ploidy, (a_ss - 1) / (ploidy - 1), (a_dd - 1) / (ploidy - 1), a_sd)
+        np.fill_diagonal(W, 1.0 + (ploidy - 1) * f)
+        A[lo:hi, lo:hi] = W
+    if np.array_equal(ped.order, np.arange(n)):
+        return A
+    rank = np.empty(n, dtype=np.int64)
+    rank[ped.order] = np.arange(n)
+    return A[np.ix_(rank, rank)]
+
+
+def a_inverse(ped: Pedigree, *, ploidy: int = 2) -> scipy.sparse.csr_array:
+    """The inverse of A, sparse, by Henderson's rules with inbreeding.
+
+    Parameters
+    ----------
+    ped
+        A pedigree from :func:`prepare_pedigree`.
+    ploidy
+        Even ploidy (2 for the classical rules; above 2 the autopolyploid
+        Mendelian-sampling variances, see the module notes).
+
+    Returns
+    -------
+    scipy.sparse.csr_array
+        (n x n) float64, rows and columns in the order of ``ped.ids``; at most
+        ``n + 6 * (number of parent links)`` non-zeros.
+
+    Raises
+    ------
+    TypeError
+        If ``ped`` is not a :class:`Pedigree` or ``ploidy`` not an integer.
+    InputError
+        If ``ploidy`` is odd or below 2.
+
+    Notes
+    -----
+    ``A⁻¹ = sum_i q_i q_i' / d_i`` with ``q_i = e_i - e_s/2 - e_d/2`` (known
+    parents only) and ``d_i`` the Mendelian-sampling variance: 1 for a
+    founder, ``3/4 - F_s/4`` with one known parent and
+    ``1/2 - (F_s + F_d)/4`` with two (Quaas 1976), ``F`` from
+    :func:`pedigree_inbreeding`.
+
+    References
+    ----------
+    .. [1] Henderson, C. R. (1976). A simple method for computing the inverse
+       of a numerator relationship matrix used in prediction of breeding
+       values. Biometrics 32, 69-83.
+    .. [2] Quaas, R. L. (1976). Computing the diagonal elements and inverse of
+       a large numerator relationship matrix. Biometrics 32, 949-953.
+    .. [3] Meuwissen, T. H. E. & Luo, Z. (1992). Computing inbreeding
+       coefficients in large populations. Genet. Sel. Evol. 24, 305-313.
+    .. [4] Hamilton, M. G. & Kerr, R. J. (2018). Computation of the inverse
+       additive relationship matrix for autopolyploid and multiple-ploidy
+       populations. Theor. Appl. Genet. 131, 851-860.
+
+    Examples
+    --------
+    >>> ped = prepare_pedigree(["kid", "dad", "mum"], ["dad", 0, 0], ["mum", 0, 0])
+    >>> a_inverse(ped).toarray().tolist()
+    [[2.0, -1.0, -1.0], [-1.0, 1.5, 0.5], [-1.0, 0.5, 1.5]]
+    """
+    ped = _check_pedigree(ped)
+    ploidy = _check_ploidy(ploidy)
+    n = len(ped)
+    s, d = _topological(ped)
+    _, dvar_topo = _mendelian(s, d, ped.generation[ped.order], ploidy)
+    dvar = np.empty(n)
+    dvar[ped.order] = dvar_topo
+    alpha = 1.0 / dvar
+    i = np.arange(n)
+    rows, cols, vals = [i], [i], [alpha]
+    for parent in (ped.sire, ped.dam):
+        k = parent >= 0
+        ik, pk, ak = i[k], parent[k], alpha[k]
+        rows += [ik, pk]
+        cols += [pk, ik]
+        vals += [-0.5 * ak, -0.5 * ak]
+    for p1 in (ped.sire, ped.dam):
+        for p2 in (ped.sire, ped.dam):
+            k = (p1 >= 0) & (p2 >= 0)
+            rows.append(p1[k])
+            cols.append(p2[k])
+            vals.append(0.25 * alpha[k])
+    m = scipy.sparse.coo_array(
+        (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n, n)
+    )
+    out = m.tocsr()
+    out.sum_duplicates()
+    return out
+
+
+# -------------------------------------------------------------- single step
+
+
+def _a22(ped: Pedigree, positions: np.ndarray, *, chunk: int = 256) -> np.ndarray:
+    """A among ``positions`` without forming A: ``T D T' X`` (Colleau 2002)."""
+    n = len(ped)
+    s, d = _topological(ped)
+    _, dvar = _mendelian(s, d, ped.generation[ped.order], 2)
+    rank = np.empty(n, dtype=np.int64)
+    rank[ped.order] = np.arange(n)
+    colleau = _Colleau(s, d, ped.generation[ped.order])
+    g = rank[positions]
+    out = np.empty((g.size, g.size))
+    for lo in range(0, g.size, chunk):
+        cols = g[lo : lo + chunk]
+        X = np.zeros((n, cols.size))
+        X[cols, np.arange(cols.size)] = 1.0
+        out[:, lo : lo + chunk] = colleau.columns(X, dvar)[g]
+    return (out + out.T) / 2
+
+
+def h_inverse(
+    ped: Pedigree,
+    G: Any,
+    genotyped_ids: Sequence[Any],
+    *,
+    tau: float = 1.0,
+    omega: float = 1.0,
+    blend: float = 0.05,
+    tune_g: bool = False,
+) -> scipy.sparse.csr_array:
+    """The single-step relationship inverse H⁻¹ (pedigree and genomic), diploid.
+
+    ``H⁻¹ = A⁻¹ + [[0, 0], [0, tau Gw⁻¹ - omega A22⁻¹]]`` where the second
+    block is over the genotyped individuals, ``A22`` their pedigree
+    relationships and ``Gw = (1 - blend) G* + blend A22``, ``G*`` being ``G``
+    or, with ``tune_g``, ``a + b G`` with ``a, b`` chosen so that the means of
+    the diagonal and of the off-diagonal of ``G*`` equal those of ``A22``.
+
+    Parameters
+    ----------
+    ped
+        A pedigree from :func:`prepare_pedigree` holding every genotyped id.
+    G
+        (m x m) genomic relationship matrix, symmetric, rows in the order of
+        ``genotyped_ids``.
+    genotyped_ids
+        The m ids of G's rows, each in ``ped``.
+    tau, omega
+        Scale of ``Gw⁻¹`` (> 0) and of ``A22⁻¹`` (0 to 1), Aguilar et al. 2010.
+    blend
+        Weight of A22 in ``Gw`` (0 <= blend < 1) that makes G invertible.
+    tune_g
+        Scale G to A22 first (Christensen & Lund 2010; Vitezica et al. 2011).
+
+    Returns
+    -------
+    scipy.sparse.csr_array
+        (n x n) float64, rows and columns in the order of ``ped.ids`` (the
+        genotyped block is dense, the rest as sparse as A⁻¹).
+
+    Raises
+    ------
+    TypeError
+        If ``ped`` is not a :class:`Pedigree`, ``G`` not a numeric 2-D array,
+        or ``tune_g`` not a bool.
+    InputError
+        If G is not square, its size differs from ``genotyped_ids``, it is not
+        symmetric or has missing values, an id is unknown or repeated, an
+        option is out of range, or ``Gw`` is not positive definite (raise
+        ``blend``).
+
+    References
+    ----------
+    .. [1] Legarra, A., Aguilar, I. & Misztal, I. (2009). A relationship
+       matrix including full pedigree and genomic information. J. Dairy Sci.
+       92, 4656-4663.
+    .. [2] Aguilar, I., Misztal, I., Johnson, D. L., Legarra, A., Tsuruta, S.
+       & Lawlor, T. J. (2010). Hot topic: A unified approach to utilize
+       phenotypic, full pedigree, and genomic information for genetic
+       evaluation of Holstein final score. J. Dairy Sci. 93, 743-752.
+    .. [3] Christensen, O. F. & Lund, M. S. (2010). Genomic prediction when
+       some animals are not genotyped. Genet. Sel. Evol. 42, 2.
+    .. [4] Vitezica, Z. G., Aguilar, I., Misztal, I. & Legarra, A. (2011).
+       Bias in genomic predictions for populations under selection. Genet.
+       Res. 93, 357-366.
+    .. [5] Colleau, J.-J. (2002). An indirect approach to the extensive
+       calculation of relationship coefficients. Genet. Sel. Evol. 34, 409-421.
+
+    Examples
+    --------
+    >>> ped = prepare_pedigree(["kid", "dad", "mum"], ["dad", 0, 0], ["mum", 0, 0])
+    >>> G = [[1.1, 0.6], [0.6, 0.9]]
+    >>> h_inverse(ped, G, ["kid", "dad"], blend=0.0).toarray().round(3).tolist()
+    [[2.095, -1.286, -1.0], [-1.286, 1.913, 0.5], [-1.0, 0.5, 1.5]]
+    """
+    ped = _check_pedigree(ped)
+    g_arr = np.asarray(G)
+    if g_arr.dtype.kind not in "iuf" or g_arr.ndim != 2:
+        raise TypeError(f"G must be a 2-D numeric array, not {g_arr.dtype} with {g_arr.ndim} dims")
+    if not isinstance(tune_g, bool):
+        raise TypeError(f"tune_g must be True or False, not {tune_g!r}")
+    for name, value in (("tau", tau), ("omega", omega), ("blend", blend)):
+        if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
+            raise TypeError(f"{name} must be a number, not {type(value).__name__}")
+    if not (math.isfinite(tau) and tau > 0):
+        raise InputError(f"tau must be a positive number, not {tau}")
+    if not (math.isfinite(omega) and 0 <= omega <= 1):
+        raise InputError(f"omega must be between 0 and 1, not {omega}")
+    if not (math.isfinite(blend) and 0 <= blend < 1):
+        raise InputError(f"blend must be in [0, 1), not {blend}")
+    G = g_arr.astype(np.float64)
+    m = len(_as_list(genotyped_ids, "genotyped_ids"))
+    if G.shape[0] != G.shape[1]:
+        raise InputError(f"G must be square, not {G.shape[0]} x {G.shape[1]}")
+    if G.shape[0] != m:
+        raise InputError(
+            f"G is {G.shape[0]} x {G.shape[0]} but genotyped_ids has {m} ids: give one id per row of G"
+        )
+    if m == 0:
+        raise InputError("genotyped_ids is empty: H⁻¹ needs at least one genotyped individual")
+    if not np.isfinite(G).all():
+        rows = np.unique(np.nonzero(~np.isfinite(G))[0])
+        raise InputError(f"G has missing or infinite values in rows {rows[:_SHOW].tolist()}")
+    asym = np.abs(G - G.T) > 1e-8 * max(1.0, float(np.abs(G).max()))
+    if asym.any():
+        r, c = np.nonzero(asym)
+        raise InputError(
+            f"G is not symmetric: e.g. G[{r[0]}, {c[0]}] = {G[r[0], c[0]]:g} but "
+            f"G[{c[0]}, {r[0]}] = {G[c[0], r[0]]:g}; pass (G + G.T) / 2 if that is rounding"
+        )
+    pos = ped.positions(genotyped_ids, name="genotyped_ids")
+    uniq, counts = np.unique(pos, return_counts=True)
+    if (counts > 1).any():
+        twice = [ped.ids[i] for i in uniq[counts > 1]]
+        raise InputError(f"genotyped_ids lists ids more than once: {_names(twice)}")
+
+    A22 = _a22(ped, pos)
+    if tune_g:
+        if m < 2:
+            raise InputError("tune_g needs at least two genotyped individuals")
+        off = ~np.eye(m, dtype=bool)
+        gd, go = G.diagonal().mean(), G[off].mean()
+        ad, ao = A22.diagonal().mean(), A22[off].mean()
+        if math.isclose(gd, go):
+            raise InputError("tune_g: G's mean diagonal equals its mean off-diagonal; cannot scale")
+        b = (ad - ao) / (gd - go)
+        G = (ad - b * gd) + b * G
+    Gw = (1.0 - blend) * G + blend * A22
+    try:
+        c = scipy.linalg.cho_factor(Gw, lower=True)
+    except np.linalg.LinAlgError:
+        raise InputError(
+            f"G blended with A22 (blend={blend}) is not positive definite: raise blend "
+            "(e.g. blend=0.1), or check G for duplicated or identical genotypes"
+        ) from None
+    eye = np.eye(m)
+    block = tau * scipy.linalg.cho_solve(c, eye)
+    if omega:
+        block -= omega * scipy.linalg.cho_solve(scipy.linalg.cho_factor(A22, lower=True), eye)
+    rr, cc = np.meshgrid(pos, pos, indexing="ij")
+    n = len(ped)
+    add = scipy.sparse.coo_array((block.ravel(), (rr.ravel(), cc.ravel())), shape=(n, n))
+    out = (a_inverse(ped) + add.tocsr()).tocsr()
+    out.sum_duplicates()
+    return out
