@@ -68,7 +68,9 @@ def check_genotypes(
         raise TypeError(f"{name} must be 2-D (samples x markers), not {arr.ndim}-D")
     if arr.shape[0] == 0 or arr.shape[1] == 0:
         raise InputError(f"{name} is empty: shape {arr.shape}")
-    out = np.ascontiguousarray(arr, dtype=np.float64 if arr.dtype == np.float64 else np.float32)
+    out: np.ndarray = np.ascontiguousarray(
+        arr, dtype=np.float64 if arr.dtype == np.float64 else np.float32
+    )
     bad = ~np.isfinite(out) | (out < 0)
     if bad.any():
         rows = np.unique(np.nonzero(bad)[0])
@@ -254,8 +256,9 @@ def save_model(model: GenomicModel, path: str | os.PathLike[str], **provenance: 
     }
     path = Path(path)
     tmp = path.with_name(f".{path.name}.part")
+    arrays: dict[str, Any] = {"__meta__": np.array(json.dumps(meta, default=str)), **model.state()}
     with open(tmp, "wb") as fh:
-        np.savez_compressed(fh, __meta__=np.array(json.dumps(meta, default=str)), **model.state())
+        np.savez_compressed(fh, **arrays)
     os.replace(tmp, path)
     return path
 
