@@ -68,9 +68,11 @@ def serve(host: str, port: int) -> None:
 def _register() -> None:
     from breedhub.cli.demo import demo
     from breedhub.cli.germplasm import germplasm
+    from breedhub.cli.predict import predict
     from breedhub.cli.user import user
 
     main.add_command(germplasm)
+    main.add_command(predict)
     main.add_command(user)
     main.add_command(demo)
 

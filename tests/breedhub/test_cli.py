@@ -37,7 +37,9 @@ def test_init__creates_the_data_directory(cli, home):
 
 
 def test_import__reports_counts_as_json(cli):
-    out = json.loads(cli("germplasm", "import", "passport", DATA / "mcpd_valid.csv", "--json").output)
+    out = json.loads(
+        cli("germplasm", "import", "passport", DATA / "mcpd_valid.csv", "--json").output
+    )
     assert (out["rows"], out["inserted"]) == (4, 4)
 
 
@@ -58,16 +60,34 @@ def test_import__broken_file_lists_every_row_and_fails(cli):
 def test_search__json_shape_and_filters(stocked):
     out = json.loads(stocked("germplasm", "search", "--species", "rice", "--json").output)
     assert set(out) == {"total", "page", "page_size", "results"}
-    assert out["total"] == 3 and [r["accenumb"] for r in out["results"]] == ["R0001", "R0002", "R0003"]
+    assert out["total"] == 3 and [r["accenumb"] for r in out["results"]] == [
+        "R0001",
+        "R0002",
+        "R0003",
+    ]
     out = json.loads(stocked("germplasm", "search", "ir-64", "--json").output)
     assert [r["accenumb"] for r in out["results"]] == ["R0001"]
     out = json.loads(
-        stocked("germplasm", "search", "--trait", "GrainYield_t_ha:6:", "--sort", "GrainYield_t_ha", "--desc", "--json").output
+        stocked(
+            "germplasm",
+            "search",
+            "--trait",
+            "GrainYield_t_ha:6:",
+            "--sort",
+            "GrainYield_t_ha",
+            "--desc",
+            "--json",
+        ).output
     )
-    assert [(r["accenumb"], r["traits"]["GrainYield_t_ha"]) for r in out["results"]] == [("R0003", 8.0), ("R0001", 7.0)]
+    assert [(r["accenumb"], r["traits"]["GrainYield_t_ha"]) for r in out["results"]] == [
+        ("R0003", 8.0),
+        ("R0001", 7.0),
+    ]
     out = json.loads(stocked("germplasm", "search", "--sampstat", "400", "--json").output)
     assert [r["accenumb"] for r in out["results"]] == ["R0003"]  # 410 is under 400
-    out = json.loads(stocked("germplasm", "search", "--page-size", "2", "--page", "2", "--json").output)
+    out = json.loads(
+        stocked("germplasm", "search", "--page-size", "2", "--page", "2", "--json").output
+    )
     assert (out["total"], len(out["results"]), out["page"]) == (4, 2, 2)
     table = stocked("germplasm", "search", "--origin", "JPN").output
     assert "1 accessions" in table and "Nipponbare" in table
@@ -87,7 +107,11 @@ def test_search__bad_arguments_are_messages(stocked):
 
 def test_show__text_json_and_unknown(stocked):
     text = stocked("germplasm", "show", "CHN001:R0003").output
-    assert "Zhongzao 39" in text and "CHN001:R0001 x CHN001:R0002" in text and "GrainYield_t_ha" in text
+    assert (
+        "Zhongzao 39" in text
+        and "CHN001:R0001 x CHN001:R0002" in text
+        and "GrainYield_t_ha" in text
+    )
     d = json.loads(stocked("germplasm", "show", "R0001", "--json").output)
     assert d["passport"]["ORIGCTY"] == "PHL" and d["ploidy"] == 2
     r = stocked("germplasm", "show", "NOPE", ok=False)

@@ -1,0 +1,196 @@
+"""``breedhub predict``: cross-validate, fit and apply genomic-prediction models."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import click
+
+from breedhub.cli.common import emit_json, json_option, user_errors
+
+METHOD_NAMES = ["gblup", "rrblup", "rkhs", "bayesb", "bayescpi", "bl", "mlp", "cnn"]
+
+
+@click.group()
+def predict() -> None:
+    """Genomic prediction: relationship matrices, models, validation."""
+
+
+def _params(pairs: tuple[str, ...]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"{pair!r}: use NAME=VALUE (e.g. n_iter=2000)")
+        try:
+            out[key] = json.loads(raw)
+        except json.JSONDecodeError:
+            out[key] = raw
+        if isinstance(out[key], list):
+            out[key] = tuple(out[key]) if key in ("bandwidths", "hidden", "channels") else out[key]
+    return out
+
+
+def _load(
+    genotypes: str,
+    phenotypes: str | None,
+    trait: str | None,
+    *,
+    id_column: str | None,
+    impute: str | None,
+    ploidy: int | None,
+    allow_unmatched: bool = False,
+):  # type: ignore[no-untyped-def]
+    from predict.exceptions import InputError
+    from predict.io import read_genotypes, read_phenotypes, trait_vector
+
+    geno = read_genotypes(genotypes, impute=impute)
+    k = ploidy or geno.ploidy
+    if k is None:
+        raise InputError(f"{genotypes}: the file does not say its ploidy: give --ploidy")
+    if ploidy and geno.ploidy and ploidy != geno.ploidy:
+        raise InputError(f"--ploidy {ploidy} disagrees with the file's ploidy {geno.ploidy}")
+    if phenotypes is None:
+        return geno, k, None, None
+    pheno = read_phenotypes(phenotypes, id_column=id_column)
+    y = trait_vector(
+        pheno, trait or "", geno.sample_ids, source=phenotypes, allow_unmatched=allow_unmatched
+    )
+    return geno, k, pheno, y
+
+
+geno_opt = click.option("--genotypes", required=True, type=click.Path(dir_okay=False),
+                        help=".h5, .vcf(.gz), .bcf, .bed, .csv or .npz")  # fmt: skip
+pheno_opt = click.option("--phenotypes", required=True, type=click.Path(dir_okay=False),
+                         help="CSV/TSV with a sample id column")  # fmt: skip
+trait_opt = click.option("--trait", required=True, help="Column of the phenotype file.")
+method_opt = click.option(
+    "--method", type=click.Choice(METHOD_NAMES), default="gblup", show_default=True
+)
+common = [
+    click.option("--ploidy", type=int, help="Ploidy of the dosages (when the file does not say)."),
+    click.option(
+        "--id-column", help="Sample id column of the phenotypes (default: sample_id or the first)."
+    ),
+    click.option(
+        "--impute", type=click.Choice(["mean"]), help="Fill missing genotypes with marker means."
+    ),
+    click.option(
+        "--allow-unmatched", is_flag=True, help="Drop phenotyped samples that have no genotypes."
+    ),
+    click.option("--param", "params", multiple=True, help="Method option NAME=VALUE (repeatable)."),
+]
+
+
+def _common(f):  # type: ignore[no-untyped-def]
+    for opt in reversed(common):
+        f = opt(f)
+    return f
+
+
+@predict.command()
+@geno_opt
+@pheno_opt
+@trait_opt
+@method_opt
+@click.option("--folds", default=5, show_default=True, help="Number of folds.")
+@click.option("--repeats", default=1, show_default=True, help="Repeats with new random folds.")
+@click.option(
+    "--fold-column",
+    help="Phenotype column with fixed fold labels (then --folds/--repeats are ignored).",
+)
+@click.option("--seed", default=0, show_default=True)
+@_common
+@json_option
+@user_errors
+def cv(genotypes, phenotypes, trait, method, folds, repeats, fold_column, seed, ploidy, id_column, impute,
+       allow_unmatched, params, as_json) -> None:  # type: ignore[no-untyped-def]  # fmt: skip
+    """Cross-validate a method: per-fold and mean Pearson r, RMSE and top-10% overlap."""
+    import numpy as np
+
+    from predict.cv import cross_validate
+    from predict.exceptions import InputError
+
+    geno, k, pheno, y = _load(genotypes, phenotypes, trait, id_column=id_column, impute=impute, ploidy=ploidy,
+                              allow_unmatched=allow_unmatched)  # fmt: skip
+    fold_ids = None
+    if fold_column:
+        if fold_column not in pheno.columns:
+            raise InputError(f"{phenotypes}: no fold column {fold_column!r}")
+        labels = dict(zip(pheno["sample_id"].to_list(), pheno[fold_column].to_list(), strict=True))
+        fold_ids = np.array([labels.get(s) or "-1" for s in geno.sample_ids], dtype=object)
+        _, fold_ids = np.unique(fold_ids.astype(str), return_inverse=True)
+        missing = np.array([labels.get(s) in (None, "") for s in geno.sample_ids])
+        fold_ids[missing] = -1
+    say = (lambda m: None) if as_json else (lambda m: click.echo(m, err=True))
+    res = cross_validate(geno.dosages, y, method=method, ploidy=k, folds=folds, repeats=repeats, fold_ids=fold_ids,
+                         seed=seed, params=_params(params), trait=trait, progress=say)  # fmt: skip
+    if as_json:
+        emit_json(res.to_dict())
+        return
+    click.echo(f"{method} on {trait}: n = {res.n}, {len(res.folds)} folds")
+    click.echo(f"  mean r = {res.mean_r:.3f} (sd {res.sd_r:.3f}), RMSE = {res.mean_rmse:.3f}, "
+               f"top-10% overlap = {res.mean_top_overlap:.2f}, {res.seconds:.1f} s")  # fmt: skip
+
+
+@predict.command()
+@geno_opt
+@pheno_opt
+@trait_opt
+@method_opt
+@click.option("--out", required=True, type=click.Path(dir_okay=False), help="Model file (.npz).")
+@_common
+@json_option
+@user_errors
+def fit(genotypes, phenotypes, trait, method, out, ploidy, id_column, impute, allow_unmatched, params,
+        as_json) -> None:  # type: ignore[no-untyped-def]  # fmt: skip
+    """Fit a method on all phenotyped samples and save the model."""
+    from predict.base import data_checksum, save_model
+    from predict.models import make_model
+
+    geno, k, _, y = _load(genotypes, phenotypes, trait, id_column=id_column, impute=impute, ploidy=ploidy,
+                          allow_unmatched=allow_unmatched)  # fmt: skip
+    model = make_model(method, **_params(params)).fit(geno.dosages, y, ploidy=k)
+    save_model(model, out, trait=trait, genotypes=genotypes, phenotypes=phenotypes,
+               genotypes_sha256=data_checksum(geno.dosages), marker_ids=geno.marker_ids)  # fmt: skip
+    info = {k2: v for k2, v in model.info_.items() if isinstance(v, int | float | str)}
+    if as_json:
+        emit_json({"model": out, "method": method, "trait": trait, **info})
+    else:
+        click.echo(f"{method} model of {trait} on {model.info_['n_train']} samples saved to {out}")
+
+
+@predict.command()
+@click.option("--model", "model_path", required=True, type=click.Path(dir_okay=False))
+@geno_opt
+@click.option("--out", type=click.Path(dir_okay=False), help="Write sample_id,gebv CSV here.")
+@click.option("--ploidy", type=int)
+@click.option("--impute", type=click.Choice(["mean"]))
+@json_option
+@user_errors
+def apply(model_path, genotypes, out, ploidy, impute, as_json) -> None:  # type: ignore[no-untyped-def]
+    """Predict GEBVs of new genotypes with a saved model."""
+    import polars as pl
+
+    from predict.base import load_model
+    from predict.exceptions import InputError
+
+    model = load_model(model_path)
+    geno, k, _, _ = _load(
+        genotypes, None, None, id_column=None, impute=impute, ploidy=ploidy or model.ploidy
+    )
+    trained = model.info_.get("provenance", {}).get("marker_ids")
+    if trained and trained != geno.marker_ids:
+        raise InputError(f"{genotypes}: markers differ from those the model was fitted on "
+                         f"({len(geno.marker_ids)} vs {len(trained)}; first difference shown by order)")  # fmt: skip
+    gebv = model.predict(geno.dosages)
+    df = pl.DataFrame({"sample_id": geno.sample_ids, "gebv": gebv})
+    if out:
+        df.write_csv(out)
+    if as_json:
+        emit_json({"model": model_path, "n": len(gebv), "results": df.to_dicts()})
+    elif not out:
+        click.echo(df.write_csv())
+    else:
+        click.echo(f"{len(gebv)} GEBVs written to {out}")
