@@ -35,6 +35,7 @@ class DemoReport:
     pedigrees: int = 0
     seconds: float = 0.0
     per_species: dict[str, dict[str, int]] = field(default_factory=dict)
+    predictions: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
 
 
 def demo_settings(home: str | Path) -> Settings:
@@ -76,6 +77,7 @@ def build_demo(
     from germplasm.phenotypes import import_observations
     from germplasm.simulate import simulate_germplasm
     from germplasm.tabular import write_table
+    from pipelines.demo import genotype_and_predict
 
     if n_accessions < 10:
         raise ValueError(f"n_accessions must be at least 10, not {n_accessions}")
@@ -110,17 +112,21 @@ def build_demo(
         p = import_passport(engine, folder / "passport.csv", registry=registry)
         ped = import_pedigree(engine, folder / "pedigree.csv")
         obs = import_observations(engine, folder / "observations.csv")
+        gp = genotype_and_predict(engine, root, sp, sim.pedigree, seed=seed + i)
         report.per_species[sp.key] = {
             "accessions": p.rows,
             "pedigrees": ped.rows,
             "observations": obs.rows,
+            "markers": 2000,
+            "traits_predicted": len(gp["traits"]),
         }
+        report.predictions[sp.key] = gp["traits"]
         report.accessions += p.rows
         report.pedigrees += ped.rows
         report.observations += obs.rows
         progress(
             f"{sp.common_name_en:<22} {p.rows:>5} accessions {ped.rows:>5} pedigrees "
-            f"{obs.rows:>7} observations"
+            f"{obs.rows:>7} observations, GEBVs for {len(gp['traits'])} traits"
         )
     engine.dispose()
     report.seconds = time.perf_counter() - start

@@ -26,6 +26,8 @@ selection model. Biometrics 31:423-447 (prediction error variances).
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,6 +41,19 @@ from predict.relationship import centred_cross_product, scaling
 log = logging.getLogger(__name__)
 
 LOG_DELTA_RANGE = (-10.0, 10.0)
+SMALL = 1500  # below this order, one BLAS thread decomposes faster than several
+
+
+@contextmanager
+def _blas_threads(n: int) -> Iterator[None]:
+    """One BLAS thread for small matrices: threads only add overhead there (10x under load)."""
+    if n >= SMALL:
+        yield
+        return
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield
 
 
 @dataclass
@@ -66,9 +81,13 @@ class Eigen:
         scale = max(float(np.abs(K).max()), 1e-12)
         if not np.allclose(K, K.T, atol=1e-8 * scale):
             raise InputError(f"{name} is not symmetric")
-        values, vectors = np.linalg.eigh(K)
+        with _blas_threads(K.shape[0]):
+            values, vectors = np.linalg.eigh(K)
         ridge = 0.0
-        if values[0] < -1e-8 * scale:
+        # Products in float32 (large genotype matrices) leave eigenvalues of up to
+        # about -1e-4 * scale on a PSD matrix: clip those silently; anything more
+        # negative is a matrix that is not PSD.
+        if values[0] < -1e-3 * scale:
             ridge = -values[0] + 1e-6 * scale
             log.warning(
                 "%s is not positive semi-definite (smallest eigenvalue %.3g): adding a ridge of "

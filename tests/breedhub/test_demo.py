@@ -10,7 +10,14 @@ import pytest
 
 from breedhub.demo import DemoError, build_demo, demo_settings
 from breedhub.testing import free_port
-from germplasm import AccessionQuery, check_schema, make_engine, search_accessions, session_factory
+from germplasm import (
+    AccessionQuery,
+    accession_detail,
+    check_schema,
+    make_engine,
+    search_accessions,
+    session_factory,
+)
 
 
 def test_build_demo__every_species_with_pedigrees_and_trials(tmp_path, registry):
@@ -23,7 +30,14 @@ def test_build_demo__every_species_with_pedigrees_and_trials(tmp_path, registry)
         for sp in registry:
             page = search_accessions(s, AccessionQuery(species=sp.key, page_size=100))
             assert page.total == 20
+            assert search_accessions(s, AccessionQuery(species=sp.key, genotyped=True)).total == 20
+        detail = accession_detail(s, page.results[0]["id"])
+        assert detail["genotype_datasets"] and detail["predictions"]
     engine.dispose()
+    # every species' GEBVs come from a model run with cross-validated accuracy
+    assert all(report.predictions[sp.key] for sp in registry)
+    assert all(0 <= t["h2"] <= 1 for p in report.predictions.values() for t in p.values())
+    assert (report.home / "genotypes" / "oil_tea-demo.h5").exists()
 
 
 def test_build_demo__never_overwrites_other_data(tmp_path):
