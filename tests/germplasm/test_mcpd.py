@@ -38,7 +38,9 @@ BASE = {"INSTCODE": "CHN001", "ACCENUMB": "A1", "GENUS": "Oryza", "SPECIES": "sa
     ],
 )
 def test_validate_passport__dates(registry, value, ok):
-    problems, _ = validate_passport(frame(**BASE, ACQDATE=value), registry, today=dt.date(2026, 1, 1))
+    problems, _ = validate_passport(
+        frame(**BASE, ACQDATE=value), registry, today=dt.date(2026, 1, 1)
+    )
     assert (problems == []) is ok, problems
 
 
@@ -68,7 +70,9 @@ def test_validate_passport__codes_and_coordinates(registry, column, value, ok):
 
 
 digits = st.text("0123456789", min_size=1, max_size=5)
-text = st.text(st.characters(codec="utf-8", exclude_categories=("Cc", "Cs", "Zl", "Zp")), max_size=30).map(str.strip)
+text = st.text(
+    st.characters(codec="utf-8", exclude_categories=("Cc", "Cs", "Zl", "Zp")), max_size=30
+).map(str.strip)
 date = st.dates(dt.date(1800, 1, 1), dt.date(2025, 12, 31)).map(lambda d: d.strftime("%Y%m%d"))
 
 
@@ -86,18 +90,31 @@ def passport_rows(draw):
                 "ACCENAME": draw(text).replace(";", ""),
                 "ACQDATE": draw(st.one_of(st.just(""), date)),
                 "ORIGCTY": draw(st.sampled_from(["", *sorted(countries())[:40]])),
-                "DECLATITUDE": draw(st.one_of(st.just(""), st.floats(-90, 90).map(lambda x: f"{x:.4f}".rstrip("0").rstrip(".")))),
+                "DECLATITUDE": draw(
+                    st.one_of(
+                        st.just(""),
+                        st.floats(-90, 90).map(lambda x: f"{x:.4f}".rstrip("0").rstrip(".")),
+                    )
+                ),
                 "ELEVATION": draw(st.one_of(st.just(""), st.integers(-400, 8800).map(str))),
                 "SAMPSTAT": draw(st.sampled_from(["", *map(str, SAMPSTAT)])),
                 "COLLSRC": draw(st.sampled_from(["", *map(str, COLLSRC)])),
-                "STORAGE": ";".join(draw(st.lists(st.sampled_from(sorted(map(str, STORAGE))), max_size=3, unique=True))),
+                "STORAGE": ";".join(
+                    draw(
+                        st.lists(
+                            st.sampled_from(sorted(map(str, STORAGE))), max_size=3, unique=True
+                        )
+                    )
+                ),
                 "REMARKS": draw(text),
             }
         )
     return rows
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(rows=passport_rows())
 def test_import_passport__valid_rows_round_trip(rows, registry, _templates):
     with tempfile.TemporaryDirectory() as tmp:
