@@ -224,8 +224,9 @@ def run_chain(
                 ss_b += new * new
             else:
                 # 1/tau2 ~ inverse Gaussian(sqrt(lambda2 se2 / b^2), lambda2)
-                b2 = max(new * new, 1e-300)
-                s2[j] = 1.0 / np.random.wald(math.sqrt(lambda2 * se2 / b2), lambda2)
+                # Floors keep a near-zero effect from making tau2 exactly 0 (then 0/0 = NaN).
+                b2 = max(new * new, 1e-24)
+                s2[j] = max(1.0 / np.random.wald(math.sqrt(lambda2 * se2 / b2), lambda2), 1e-12)
                 ss_b += new * new / s2[j]
 
         # hyper-parameters

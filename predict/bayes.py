@@ -70,7 +70,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from predict.base import GenomicModel
-from predict.exceptions import InputError, PredictError
+from predict.exceptions import ConvergenceError, InputError, PredictError
 
 __all__ = ["BayesB", "BayesCPi", "BayesianLasso", "effective_sample_size", "geweke_z"]
 
@@ -356,6 +356,11 @@ class _BayesRegression(GenomicModel):
             p["thin"],
             p["seed"],
         )
+        if not (np.isfinite(beta).all() and np.isfinite(trace).all()):
+            raise ConvergenceError(
+                f"{self.method}: the chain produced non-finite values (seed {p['seed']}); "
+                "try another seed or a stronger prior (smaller r2)"
+            )
         self.marker_mean_ = mu
         self.effect_ = beta
         self.inclusion_ = None if self._kernel_model == _gibbs.BAYES_LASSO else incl
