@@ -190,6 +190,8 @@ class Accession(Base):
         UniqueConstraint("institute_id", "accenumb"),
         UniqueConstraint("puid"),
         Index("ix_accession_species_accenumb", "species_id", "accenumb"),
+        # The breeder's usual narrowing: a species, then origin and biological status.
+        Index("ix_accession_species_origin_status", "species_id", "origcty", "sampstat"),
         CheckConstraint("ploidy IS NULL OR ploidy >= 1", name="ploidy_positive"),
     )
 
@@ -212,12 +214,16 @@ class AccessionName(Base):
     kind: Mapped[str] = mapped_column(String(20))  # accenumb, name, synonym, othernumb
     # Byte order ("C" collation) so that a prefix is an index range on PostgreSQL too.
     key: Mapped[str] = mapped_column(
-        String(300).with_variant(String(300, collation="C"), "postgresql"), index=True
+        String(300).with_variant(String(300, collation="C"), "postgresql")
     )
 
     accession: Mapped[Accession] = relationship(back_populates="names")
 
-    __table_args__ = (UniqueConstraint("accession_id", "kind", "name"),)
+    __table_args__ = (
+        UniqueConstraint("accession_id", "kind", "name"),
+        # (key, accession_id): a prefix search is answered from the index alone.
+        Index("ix_accession_name_key", "key", "accession_id"),
+    )
 
 
 class Pedigree(Base):

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, exists, func, or_, select
-from sqlalchemy.orm import Session, contains_eager, lazyload
+from sqlalchemy.orm import Session, lazyload
 
 from germplasm.exceptions import NotFoundError
 from germplasm.mcpd import SAMPSTAT
@@ -222,17 +222,13 @@ def search_accessions(session: Session, query: AccessionQuery) -> Page:
     conds = _conditions(session, query, var_ids)
     total = session.scalar(select(func.count(Accession.id)).where(*conds)) or 0
 
-    stmt = (
-        select(Accession)
-        .join(Accession.institute)
-        .join(Accession.species_row)
-        .options(
-            contains_eager(Accession.institute),
-            contains_eager(Accession.species_row),
-            lazyload(Accession.names),
-        )
-        .where(*conds)
-    )
+    # Sort and page narrow rows (ids), then load the page's 25 accessions:
+    # sorting thousands of full, wide rows is what made broad searches slow.
+    stmt = select(Accession.id).where(*conds)
+    if query.sort == "institute":
+        stmt = stmt.join(Institute, Institute.id == Accession.institute_id)
+    elif query.sort == "species":
+        stmt = stmt.join(SpeciesRow, SpeciesRow.id == Accession.species_id)
     order: Any
     if sort_by_trait:
         mean = (
@@ -263,7 +259,16 @@ def search_accessions(session: Session, query: AccessionQuery) -> Page:
         .limit(query.page_size)
         .offset((query.page - 1) * query.page_size)
     )
-    rows = session.scalars(stmt).unique().all()
+    page_ids = list(session.scalars(stmt))
+    loaded = {
+        a.id: a
+        for a in session.scalars(
+            select(Accession)
+            .options(lazyload(Accession.names))
+            .where(Accession.id.in_(page_ids))
+        ).unique()
+    }
+    rows = [loaded[i] for i in page_ids]
     results = [accession_summary(a) for a in rows]
     if rows and var_ids:
         means = session.execute(

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, insert, select
 
 from germplasm.db import transaction
 from germplasm.exceptions import DuplicateError, NotFoundError
@@ -144,5 +144,5 @@ def register_model_run(
                     }
                 )  # fmt: skip
         if rows:
-            s.execute(Prediction.__table__.insert(), rows)
+            s.execute(insert(Prediction), rows)
         return run.id

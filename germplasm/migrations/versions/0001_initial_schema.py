@@ -184,6 +184,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_accession_origcty'), ['origcty'], unique=False)
         batch_op.create_index(batch_op.f('ix_accession_sampstat'), ['sampstat'], unique=False)
         batch_op.create_index('ix_accession_species_accenumb', ['species_id', 'accenumb'], unique=False)
+        batch_op.create_index('ix_accession_species_origin_status', ['species_id', 'origcty', 'sampstat'], unique=False)
 
     op.create_table('api_token',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -259,7 +260,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('accession_name', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_accession_name_accession_id'), ['accession_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_accession_name_key'), ['key'], unique=False)
+        batch_op.create_index('ix_accession_name_key', ['key', 'accession_id'], unique=False)
 
     op.create_table('pedigree',
     sa.Column('accession_id', sa.Integer(), nullable=False),
@@ -454,7 +455,7 @@ def downgrade() -> None:
 
     op.drop_table('pedigree')
     with op.batch_alter_table('accession_name', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_accession_name_key'))
+        batch_op.drop_index('ix_accession_name_key')
         batch_op.drop_index(batch_op.f('ix_accession_name_accession_id'))
 
     op.drop_table('accession_name')
@@ -466,6 +467,7 @@ def downgrade() -> None:
     op.drop_table('job')
     op.drop_table('api_token')
     with op.batch_alter_table('accession', schema=None) as batch_op:
+        batch_op.drop_index('ix_accession_species_origin_status')
         batch_op.drop_index('ix_accession_species_accenumb')
         batch_op.drop_index(batch_op.f('ix_accession_sampstat'))
         batch_op.drop_index(batch_op.f('ix_accession_origcty'))
