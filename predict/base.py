@@ -68,11 +68,26 @@ def check_genotypes(
         raise TypeError(f"{name} must be 2-D (samples x markers), not {arr.ndim}-D")
     if arr.shape[0] == 0 or arr.shape[1] == 0:
         raise InputError(f"{name} is empty: shape {arr.shape}")
+    if arr.dtype.kind in "iub":
+        # Integers: check on the small array, before the float copy.
+        lo, hi = (int(arr.min()), int(arr.max())) if arr.size else (0, 0)
+        if lo < 0:
+            rows = np.unique(np.nonzero(arr < 0)[0])
+            raise InputError(
+                f"{name} has {int((arr < 0).sum())} missing or negative dosages in samples "
+                f"{_some(rows)}: impute them first (breedhub genomics impute)"
+            )
+        if ploidy is not None and ploidy >= 1 and hi > ploidy:
+            rows, cols = np.nonzero(arr > ploidy)
+            raise InputError(
+                f"{name} has dosages above the ploidy {ploidy} (max {hi}) in samples "
+                f"{_some(np.unique(rows))}, markers {_some(np.unique(cols))}"
+            )
     out: np.ndarray = np.ascontiguousarray(
         arr, dtype=np.float64 if arr.dtype == np.float64 else np.float32
     )
-    bad = ~np.isfinite(out) | (out < 0)
-    if bad.any():
+    bad = None if arr.dtype.kind in "iub" else ~np.isfinite(out) | (out < 0)
+    if bad is not None and bad.any():
         rows = np.unique(np.nonzero(bad)[0])
         raise InputError(
             f"{name} has {int(bad.sum())} missing or negative dosages in samples "
@@ -81,7 +96,7 @@ def check_genotypes(
     if ploidy is not None:
         if ploidy < 1:
             raise InputError(f"ploidy must be 1 or more, not {ploidy}")
-        over = out > ploidy
+        over = out > ploidy if arr.dtype.kind not in "iub" else np.zeros((1, 1), dtype=bool)
         if over.any():
             rows, cols = np.nonzero(over)
             raise InputError(
@@ -188,7 +203,8 @@ class GenomicModel(ABC):
         keep = ~np.isnan(y)
         F = check_fixed(fixed, X.shape[0])
         self.ploidy = ploidy
-        self._fit(X[keep], y[keep], F[keep])
+        # No copy of the genotypes when every sample is phenotyped.
+        self._fit(X if keep.all() else X[keep], y[keep], F[keep])
         self.fitted_ = True
         self.info_.setdefault("n_train", int(keep.sum()))
         self.info_.setdefault("n_markers", int(X.shape[1]))

@@ -65,7 +65,9 @@ class Eigen:
     ridge: float = 0.0
 
     @classmethod
-    def of(cls, K: np.ndarray, *, name: str = "relationship matrix") -> Eigen:
+    def of(
+        cls, K: np.ndarray, *, name: str = "relationship matrix", checked: bool = False
+    ) -> Eigen:
         """Decompose a symmetric K; a small ridge is added (and logged) if K is not PSD.
 
         Raises
@@ -76,11 +78,12 @@ class Eigen:
         K = np.asarray(K, dtype=np.float64)
         if K.ndim != 2 or K.shape[0] != K.shape[1]:
             raise InputError(f"{name} must be square, not shape {K.shape}")
-        if not np.isfinite(K).all():
-            raise InputError(f"{name} has missing or infinite values")
         scale = max(float(np.abs(K).max()), 1e-12)
-        if not np.allclose(K, K.T, atol=1e-8 * scale):
-            raise InputError(f"{name} is not symmetric")
+        if not checked:  # a G built and symmetrised here needs no second look
+            if not np.isfinite(scale):
+                raise InputError(f"{name} has missing or infinite values")
+            if not np.allclose(K, K.T, atol=1e-8 * scale):
+                raise InputError(f"{name} is not symmetric")
         with _blas_threads(K.shape[0]):
             values, vectors = np.linalg.eigh(K)
         ridge = 0.0
@@ -172,12 +175,10 @@ def _pev_diag(eig: Eigen, fit: RemlFit, fixed: np.ndarray) -> np.ndarray:
     """Prediction error variances of u for the fitted individuals (Henderson 1975)."""
     U, s, delta = eig.vectors, eig.values, fit.delta
     w = 1.0 / (s + delta)
-    KPK = (U * (s * s * w)) @ U.T
     Fs = U.T @ fixed
     M = np.linalg.inv(Fs.T @ (Fs * w[:, None]))
     A = (U * (s * w)) @ Fs  # K V*^-1 F, in the original space
     diag_kpk = np.einsum("ij,ij->i", U * (s * s * w), U) - np.einsum("ij,jk,ik->i", A, M, A)
-    del KPK
     diag_k = np.einsum("ij,ij->i", U * s, U)
     return fit.var_g * (diag_k - diag_kpk)
 
@@ -269,7 +270,7 @@ class GBLUP(GenomicModel):
         denom = scaling(p, ploidy)
         G = centred_cross_product(X, None, ploidy * p) / denom
         G = (G + G.T) / 2
-        eig = Eigen.of(G, name="G")
+        eig = Eigen.of(G, name="G", checked=True)
         fit = reml(eig, y, fixed)
         self._set(fit, X, p, denom, ploidy)
         pev = _pev_diag(eig, fit, fixed)
