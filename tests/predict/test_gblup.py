@@ -178,3 +178,36 @@ def test_kernel_blup__not_positive_definite_gets_a_logged_ridge(caplog):
     assert "adding a ridge" in caplog.text and np.isfinite(res.gebv).all()
     with pytest.raises(InputError, match="not symmetric"):
         kernel_blup(K + np.triu(np.ones((30, 30)), 1), y)
+
+
+def test_kernel_blup__pedigree_and_single_step_use_the_same_machinery():
+    """Pedigree BLUP on A and ssGBLUP on H = (H^-1)^-1 through kernel_blup (Legarra et al. 2009)."""
+    from predict.pedigree import a_matrix, h_inverse, prepare_pedigree
+
+    rng = np.random.default_rng(11)
+    ids = [f"f{i}" for i in range(20)]
+    sires, dams = [None] * 20, [None] * 20
+    for i in range(60):  # two generations of random matings
+        ids.append(f"o{i}")
+        pool = ids[: 20 + (i // 30) * 30]
+        s, d = rng.choice(len(pool), size=2, replace=False)
+        sires.append(pool[s])
+        dams.append(pool[d])
+    ped = prepare_pedigree(ids, sires, dams)
+    A = a_matrix(ped)
+    n = len(ids)
+    u = np.linalg.cholesky(A) @ rng.normal(size=n)
+    y = u + rng.normal(size=n)
+    y[-15:] = np.nan
+    pblup = kernel_blup(A, y)
+    assert np.corrcoef(pblup.gebv[-15:], u[-15:])[0, 1] > 0.3
+    genotyped = ids[20:]
+    X = rng.binomial(2, 0.5, size=(60, 500))
+    G = genomic_relationship(X, ploidy=2)
+    H = np.linalg.inv(h_inverse(ped, G, genotyped).toarray())
+    ss = kernel_blup(H, y)
+    assert ss.gebv.shape == (n,) and np.isfinite(ss.reliability).all()
+    # with G equal to A22, H is A and ssGBLUP is pedigree BLUP
+    A22 = A[20:, 20:]
+    H_same = np.linalg.inv(h_inverse(ped, A22, genotyped, blend=0.0).toarray())
+    np.testing.assert_allclose(kernel_blup(H_same, y).gebv, pblup.gebv, rtol=1e-5, atol=1e-7)
