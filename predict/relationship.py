@@ -47,17 +47,41 @@ def scaling(frequencies: np.ndarray, ploidy: int) -> float:
     return denom
 
 
-def centred_cross_product(X1: np.ndarray, X2: np.ndarray | None, centre: np.ndarray) -> np.ndarray:
-    """(X1 - c)(X2 - c)' in float64, from one matrix product and rank-one corrections."""
+FLOAT64_UP_TO = 40_000_000  # genotype entries below which G is computed in float64
+
+
+def _matvec64(X: np.ndarray, v: np.ndarray, rows: int = 1024) -> np.ndarray:
+    """X @ v accumulated in float64, a block of rows at a time (no full float64 copy)."""
+    out = np.empty(X.shape[0])
+    for i in range(0, X.shape[0], rows):
+        out[i : i + rows] = X[i : i + rows].astype(np.float64) @ v
+    return out
+
+
+def centred_cross_product(
+    X1: np.ndarray, X2: np.ndarray | None, centre: np.ndarray
+) -> np.ndarray:
+    """(X1 - c)(X2 - c)' in float64, from one matrix product and rank-one corrections.
+
+    Small problems run in float64: float32 sums of thousands of products (and
+    their rank-one corrections) leave eigenvalues of about -3e-4 on a matrix
+    that is PSD. Large ones multiply in float32, where the product's own
+    rounding dominates, and keep the corrections in the same precision.
+    """
     X2_ = X1 if X2 is None else X2
-    c32 = centre.astype(X1.dtype)
-    prod = (X1 @ X2_.T).astype(np.float64)
-    a1 = X1 @ c32
-    a2 = a1 if X2 is None else X2_ @ c32
-    cc = float(centre @ centre)
-    prod -= a1.astype(np.float64)[:, None]
-    prod -= a2.astype(np.float64)[None, :]
-    prod += cc
+    c = np.asarray(centre, dtype=np.float64)
+    if X1.size + (0 if X2 is None else X2_.size) <= FLOAT64_UP_TO:
+        prod = X1.astype(np.float64) @ X2_.T.astype(np.float64)
+        a1 = _matvec64(X1, c)
+        a2 = a1 if X2 is None else _matvec64(X2_, c)
+    else:
+        prod = (X1 @ X2_.T).astype(np.float64)
+        c32 = c.astype(X1.dtype)
+        a1 = (X1 @ c32).astype(np.float64)
+        a2 = a1 if X2 is None else (X2_ @ c32).astype(np.float64)
+    prod -= a1[:, None]
+    prod -= a2[None, :]
+    prod += float(c @ c)
     return prod
 
 
