@@ -62,10 +62,4 @@ def chunked(values: list[Any], size: int = 10_000) -> Iterable[list[Any]]:
         yield values[i : i + size]
 
 
-def fetch_frame(session: Session, stmt: Any, schema: dict[str, Any]) -> pl.DataFrame:
-    """Run a select and return its rows as a DataFrame with the given schema."""
-    rows = session.execute(stmt).all()
-    return pl.DataFrame(rows, schema=schema, orient="row")
-
-
-__all__ = ["chunked", "fetch_frame", "insert_frame"]
+__all__ = ["chunked", "insert_frame"]

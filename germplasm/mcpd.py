@@ -322,18 +322,21 @@ def _duplicates(df: pl.DataFrame, key: pl.Expr, col: str, reason: str) -> list[P
     ]
 
 
+def mcpd_text(value: Any, kind: str) -> str:
+    """A stored value as MCPD text: "" for missing, floats in their shortest form."""
+    if value is None:
+        return ""
+    return format_float(value) if kind == "float" else str(value)
+
+
 def accession_to_mcpd(acc: Accession) -> dict[str, str]:
     """The accession's passport as MCPD column -> text, as it would be exported."""
-    out: dict[str, str] = {}
-    for d in DESCRIPTORS:
-        value: Any = acc.institute.code if d.attr == "instcode" else getattr(acc, d.attr)
-        if value is None:
-            out[d.code] = ""
-        elif d.kind == "float":
-            out[d.code] = format_float(value)
-        else:
-            out[d.code] = str(value)
-    return out
+    return {
+        d.code: mcpd_text(
+            acc.institute.code if d.attr == "instcode" else getattr(acc, d.attr), d.kind
+        )
+        for d in DESCRIPTORS
+    }
 
 
 def format_float(x: float) -> str:

@@ -62,6 +62,11 @@ CROSS_TYPES = (
 JSONType = JSON().with_variant(JSONB(), "postgresql")
 
 
+def _one_of(column: str, values: tuple[str, ...]) -> str:
+    """SQL for a CHECK that ``column`` takes one of ``values`` (from the tuples above)."""
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
 
@@ -511,11 +516,7 @@ class User(Base):
 
     institute: Mapped[Institute | None] = relationship()
 
-    __table_args__ = (
-        CheckConstraint(
-            "role IN ('breeder', 'bioinformatician', 'uploader', 'admin')", name="role_known"
-        ),
-    )
+    __table_args__ = (CheckConstraint(_one_of("role", ROLES), name="role_known"),)
 
 
 class ApiToken(Base):
@@ -553,11 +554,7 @@ class Job(Base):
     started_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
 
-    __table_args__ = (
-        CheckConstraint(
-            "status IN ('queued', 'running', 'done', 'failed', 'cancelled')", name="status_known"
-        ),
-    )
+    __table_args__ = (CheckConstraint(_one_of("status", JOB_STATES), name="status_known"),)
 
 
 __all__ = [

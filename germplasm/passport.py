@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from germplasm.bulk import chunked, insert_frame
 from germplasm.db import transaction
 from germplasm.exceptions import Problem, ValidationError
-from germplasm.mcpd import COLUMNS, DESCRIPTORS, validate_passport
+from germplasm.mcpd import COLUMNS, DESCRIPTORS, mcpd_text, validate_passport
 from germplasm.models import Accession, AccessionName, Institute, SpeciesRow, _now
 from germplasm.names import search_key_expr
 from germplasm.reports import ImportReport, Progress, silent
@@ -32,11 +32,6 @@ def read_passport(path: str | os.PathLike[str]) -> pl.DataFrame:
     """Read a passport file as text columns with upper-case MCPD headers and ``__row``."""
     df = read_table(path)
     return df.rename({c: c.upper() for c in df.columns if c != ROW})
-
-
-def default_puid(instcode: str, accenumb: str, genus: str) -> str:
-    """MCPD's de-facto global id where no PUID is given: INSTCODE + ACCENUMB + GENUS."""
-    return f"{instcode}:{accenumb}:{genus}"
 
 
 def _names_frame(typed: pl.DataFrame) -> pl.DataFrame:
@@ -282,18 +277,11 @@ def passport_frame(
     if institute:
         stmt = stmt.where(Institute.code == institute.upper())
     rows = session.execute(stmt).all()
-    attr_to_code = {d.attr: d.code for d in DESCRIPTORS}
-    kinds = {d.attr: d.kind for d in DESCRIPTORS}
+    codes = {d.attr: (d.code, d.kind) for d in DESCRIPTORS}
     data: dict[str, list[str]] = {}
-    names = ["instcode", *_ATTRS]
-    for j, attr in enumerate(names):
-        values = [r[j] for r in rows]
-        if kinds[attr] == "float":
-            from germplasm.mcpd import format_float
-
-            data[attr_to_code[attr]] = ["" if v is None else format_float(v) for v in values]
-        else:
-            data[attr_to_code[attr]] = ["" if v is None else str(v) for v in values]
+    for j, attr in enumerate(["instcode", *_ATTRS]):
+        code, kind = codes[attr]
+        data[code] = [mcpd_text(r[j], kind) for r in rows]
     return pl.DataFrame({c: data[c] for c in COLUMNS}, schema={c: pl.String for c in COLUMNS})
 
 

@@ -34,7 +34,7 @@ import os
 from typing import Any
 
 import polars as pl
-from sqlalchemy import Engine, delete, insert, select, update
+from sqlalchemy import Engine, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from germplasm.bulk import chunked, insert_frame
@@ -496,10 +496,11 @@ def _write(session: Session, df: pl.DataFrame, report: ImportReport) -> None:
     if changed.height:
         session.execute(
             update(Observation),
-            [
-                {"id": i, "value": v, "numeric_value": _float(v)}
-                for i, v in changed.select("obs_id", "value").iter_rows()
-            ],
+            changed.select(
+                pl.col("obs_id").alias("id"),
+                "value",
+                pl.col("value").cast(pl.Float64, strict=False).alias("numeric_value"),
+            ).to_dicts(),
         )
     touched = (
         (pl.concat([new, changed]) if changed.height else new)["accession_id"].unique().to_list()
@@ -507,17 +508,8 @@ def _write(session: Session, df: pl.DataFrame, report: ImportReport) -> None:
     refresh_trait_summary(session, touched)
 
 
-def _float(v: str) -> float | None:
-    try:
-        return float(v)
-    except ValueError:
-        return None
-
-
 def refresh_trait_summary(session: Session, accession_ids: list[int]) -> None:
     """Recompute n, mean, min and max per variable for these accessions."""
-    from sqlalchemy import func
-
     for part in chunked(accession_ids, 5000):
         session.execute(delete(TraitSummary).where(TraitSummary.accession_id.in_(part)))
         agg = (
