@@ -171,16 +171,21 @@ def reml(eig: Eigen, y: np.ndarray, fixed: np.ndarray) -> RemlFit:
     return RemlFit(delta, var_g, var_e, b, float(loglik), h2, weights=U @ wr)
 
 
-def _pev_diag(eig: Eigen, fit: RemlFit, fixed: np.ndarray) -> np.ndarray:
-    """Prediction error variances of u for the fitted individuals (Henderson 1975)."""
-    U, s, delta = eig.vectors, eig.values, fit.delta
-    w = 1.0 / (s + delta)
+def _reliability(
+    B: np.ndarray, diag_k: np.ndarray, eig: Eigen, fit: RemlFit, fixed: np.ndarray
+) -> np.ndarray:
+    """1 - PEV / (var_g K_ii) from the training solution (Henderson 1975).
+
+    ``B`` is K[rows, train] @ U for the rows wanted (U S for the training rows
+    themselves), ``diag_k`` their K_ii and ``fixed`` the training design.
+    """
+    U, s = eig.vectors, eig.values
+    w = 1.0 / (s + fit.delta)
     Fs = U.T @ fixed
     M = np.linalg.inv(Fs.T @ (Fs * w[:, None]))
-    A = (U * (s * w)) @ Fs  # K V*^-1 F, in the original space
-    diag_kpk = np.einsum("ij,ij->i", U * (s * s * w), U) - np.einsum("ij,jk,ik->i", A, M, A)
-    diag_k = np.einsum("ij,ij->i", U * s, U)
-    return fit.var_g * (diag_k - diag_kpk)
+    A = (B * w) @ Fs  # K V*^-1 F for these rows
+    quad = np.einsum("ij,ij->i", B * w, B) - np.einsum("ij,jk,ik->i", A, M, A)
+    return np.clip(1.0 - (diag_k - quad) / diag_k, 0.0, 1.0)
 
 
 @dataclass
@@ -229,18 +234,7 @@ def kernel_blup(K: Any, phenotypes: Any, *, fixed: Any = None) -> BlupResult:
     eig = Eigen.of(K[np.ix_(t, t)])
     fit = reml(eig, y[t], F[t])
     gebv = K[:, t] @ fit.weights
-    # Reliabilities: PEV for all rows from the training solution (Henderson 1975).
-    Kt = K[:, t]
-    U, s = eig.vectors, eig.values
-    w = 1.0 / (s + fit.delta)
-    B = Kt @ U
-    Fs = U.T @ F[t]
-    M = np.linalg.inv(Fs.T @ (Fs * w[:, None]))
-    A = (B * w) @ Fs
-    quad = np.einsum("ij,ij->i", B * w, B) - np.einsum("ij,jk,ik->i", A, M, A)
-    diag_k = np.diag(K)
-    pev = fit.var_g * (diag_k + eig.ridge * t - quad)
-    rel = np.clip(1.0 - pev / (fit.var_g * (diag_k + eig.ridge * t)), 0.0, 1.0)
+    rel = _reliability(K[:, t] @ eig.vectors, np.diag(K) + eig.ridge * t, eig, fit, F[t])
     return BlupResult(gebv=gebv, reliability=rel, reml=fit)
 
 
@@ -273,9 +267,9 @@ class GBLUP(GenomicModel):
         eig = Eigen.of(G, name="G", checked=True)
         fit = reml(eig, y, fixed)
         self._set(fit, X, p, denom, ploidy)
-        pev = _pev_diag(eig, fit, fixed)
-        dk = np.diag(G) + eig.ridge
-        self.train_reliability_ = np.clip(1 - pev / (fit.var_g * dk), 0, 1)
+        self.train_reliability_ = _reliability(
+            eig.vectors * eig.values, np.diag(G) + eig.ridge, eig, fit, fixed
+        )
         self.train_gebv_ = G @ fit.weights
 
     def _set(self, fit: RemlFit, X: np.ndarray, p: np.ndarray, denom: float, ploidy: int) -> None:
@@ -327,7 +321,6 @@ def fit_traits(genotypes: Any, phenotypes: Any, *, ploidy: int, fixed: Any = Non
     Y = np.asarray(phenotypes, dtype=np.float64)
     Y = Y.reshape(-1, 1) if Y.ndim == 1 else Y
     F = check_fixed(fixed, X.shape[0])
-    p = X.mean(axis=0, dtype=np.float64) / ploidy
     cache: dict[bytes, tuple[np.ndarray, Eigen, np.ndarray]] = {}
     models = []
     for j in range(Y.shape[1]):
@@ -347,5 +340,4 @@ def fit_traits(genotypes: Any, phenotypes: Any, *, ploidy: int, fixed: Any = Non
         m.fitted_ = True
         m.info_.update(n_train=int(t.sum()), n_markers=int(X.shape[1]))
         models.append(m)
-    del p
     return models

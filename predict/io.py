@@ -41,13 +41,6 @@ class GenotypeMatrix:
     ploidy: int | None = None
     source: str = ""
 
-    def subset(self, samples: list[str]) -> GenotypeMatrix:
-        index = {s: i for i, s in enumerate(self.sample_ids)}
-        rows = [index[s] for s in samples]
-        return GenotypeMatrix(
-            self.dosages[rows], samples, self.marker_ids, self.ploidy, self.source
-        )
-
 
 def _finish(
     X: np.ndarray, samples: Any, markers: Any, ploidy: int | None, src: str, impute: str | None

@@ -58,9 +58,7 @@ def _matvec64(X: np.ndarray, v: np.ndarray, rows: int = 1024) -> np.ndarray:
     return out
 
 
-def centred_cross_product(
-    X1: np.ndarray, X2: np.ndarray | None, centre: np.ndarray
-) -> np.ndarray:
+def centred_cross_product(X1: np.ndarray, X2: np.ndarray | None, centre: np.ndarray) -> np.ndarray:
     """(X1 - c)(X2 - c)' in float64, from one matrix product and rank-one corrections.
 
     Small problems run in float64: float32 sums of thousands of products (and
