@@ -16,12 +16,12 @@ from typing import Any
 
 import numpy as np
 import polars as pl
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, select
 
 from genomics.simulate import gene_drop
 from genomics.store import write_genotype_store
 from germplasm.db import transaction
-from germplasm.models import Accession, Institute, Observation, ObservationVariable, SpeciesRow
+from germplasm.models import Accession, Institute, ObservationVariable, SpeciesRow, TraitSummary
 from germplasm.species import Species
 from pipelines.register import TraitPredictions, register_genotype_dataset, register_model_run
 from predict.cv import cross_validate
@@ -41,19 +41,15 @@ def _accession_ids(engine: Engine, species: str) -> dict[tuple[str, str], int]:
 
 
 def _trait_means(engine: Engine, accession_ids: list[int]) -> dict[str, dict[int, float]]:
+    """Each accession's mean of each numerical trait, from the summaries the import keeps."""
     with transaction(engine) as s:
         rows = s.execute(
-            select(
-                ObservationVariable.name,
-                Observation.accession_id,
-                func.avg(Observation.numeric_value),
-            )
-            .join(ObservationVariable, ObservationVariable.id == Observation.variable_id)
+            select(ObservationVariable.name, TraitSummary.accession_id, TraitSummary.mean)
+            .join(ObservationVariable, ObservationVariable.id == TraitSummary.variable_id)
             .where(
-                Observation.accession_id.in_(accession_ids),
+                TraitSummary.accession_id.in_(accession_ids),
                 ObservationVariable.data_type == "numerical",
             )
-            .group_by(ObservationVariable.name, Observation.accession_id)
         ).all()
     out: dict[str, dict[int, float]] = {}
     for var, acc, mean in rows:
