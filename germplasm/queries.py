@@ -264,9 +264,7 @@ def search_accessions(session: Session, query: AccessionQuery) -> Page:
     loaded = {
         a.id: a
         for a in session.scalars(
-            select(Accession)
-            .options(lazyload(Accession.names))
-            .where(Accession.id.in_(page_ids))
+            select(Accession).options(lazyload(Accession.names)).where(Accession.id.in_(page_ids))
         ).unique()
     }
     rows = [loaded[i] for i in page_ids]
