@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Install breedhub into .venv; with --test, also what the test suite needs:
-# PostgreSQL's binaries (the tests start their own server) and Chromium with
-# its driver (the portal is tested in a real browser), from Debian's packages.
+# PostgreSQL's binaries (the tests start their own server), Chromium with its
+# driver (the portal is tested in a real browser), and the genomics tools our
+# stages are compared with (samtools, bcftools, minimap2, bwa, beagle), all
+# from Debian's packages. breedhub itself needs none of them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,6 +16,10 @@ if (( for_tests )); then
     || packages+=(postgresql)
   command -v chromium >/dev/null || packages+=(chromium)
   command -v chromedriver >/dev/null || packages+=(chromium-driver)
+  # Optional tools of the genomics chain: the tests compare our stages with them.
+  for tool in samtools bcftools minimap2 bwa beagle; do
+    command -v "$tool" >/dev/null || packages+=("$tool")
+  done
 fi
 if (( ${#packages[@]} )); then
   sudo=""

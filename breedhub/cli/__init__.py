@@ -67,11 +67,13 @@ def serve(host: str, port: int) -> None:
 
 def _register() -> None:
     from breedhub.cli.demo import demo
+    from breedhub.cli.genomics import genomics
     from breedhub.cli.germplasm import germplasm
     from breedhub.cli.predict import predict
     from breedhub.cli.user import user
 
     main.add_command(germplasm)
+    main.add_command(genomics)
     main.add_command(predict)
     main.add_command(user)
     main.add_command(demo)
