@@ -30,7 +30,7 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("sample_id", "samples", "O", ("samples",), "sample names, as in the VCF header"),
     Variable("variant_contig", "variants/CHROM", "O", ("variants",), "contig of each variant"),
     Variable("variant_position", "variants/POS", "i", ("variants",), "1-based position"),
-    Variable("variant_id", "variants/ID", "O", ("variants",), "marker id; CHROM:POS when none"),
+    Variable("variant_id", "variants/ID", "O", ("variants",), "marker id as in the VCF ('.' when none; readers use CHROM:POS then)"),
     Variable("variant_ref", "variants/REF", "O", ("variants",), "reference allele"),
     Variable("variant_alt", "variants/ALT", "O", ("variants", "alt_alleles"), "alternate alleles"),
     Variable("variant_qual", "variants/QUAL", "f", ("variants",), "Phred quality of the site"),
@@ -39,7 +39,7 @@ VARIABLES: tuple[Variable, ...] = (
         "calldata/GT",
         "i",
         ("variants", "samples", "ploidy"),
-        "allele indexes (int8), -1 missing; unphased calls are sorted",
+        "allele indexes (int8), -1 missing; in the VCF's order, as scikit-allel reads it",
     ),
     Variable(
         "call_dosage",
@@ -66,6 +66,7 @@ BY_PATH: dict[str, Variable] = {v.path: v for v in VARIABLES}
 ATTRIBUTES: dict[str, str] = {
     "species": "species code from the registry (e.g. 'oryza_sativa'), or ''",
     "ploidy": "homologues per sample; the size of the ploidy dimension",
+    "contigs": "JSON {contig: length} from the VCF header (length null when unknown)",
     "reference": "path or name of the reference genome, with its sha256 when known",
     "provenance": "JSON: software version, command, parameters, input checksums, time",
 }
