@@ -87,7 +87,9 @@ def bcftools_direct(ref: Path, bams: list[Path], out: Path, ploidy: int) -> Path
     return out
 
 
-def freebayes_direct(ref: Path, bams: list[Path], out: Path, ploidy: int, timeout: int) -> Path | None:
+def freebayes_direct(
+    ref: Path, bams: list[Path], out: Path, ploidy: int, timeout: int
+) -> Path | None:
     exe = shutil.which("freebayes")
     if not exe:
         return None
@@ -110,25 +112,44 @@ def freebayes_direct(ref: Path, bams: list[Path], out: Path, ploidy: int, timeou
 
 
 def run_case(
-    name: str, *, ploidy: int, n_samples: int, depth: float, n_contigs: int, length: int,
-    threads: int, work: Path, seed: int, freebayes_timeout: int,
+    name: str,
+    *,
+    ploidy: int,
+    n_samples: int,
+    depth: float,
+    n_contigs: int,
+    length: int,
+    threads: int,
+    work: Path,
+    seed: int,
+    freebayes_timeout: int,
 ) -> dict[str, Any]:
     work.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     ds = simulate_dataset(
-        work / "sim", ploidy=ploidy, n_samples=n_samples, depth=depth,
-        n_contigs=n_contigs, contig_length=length, seed=seed,
+        work / "sim",
+        ploidy=ploidy,
+        n_samples=n_samples,
+        depth=depth,
+        n_contigs=n_contigs,
+        contig_length=length,
+        seed=seed,
     )
     t_sim = time.perf_counter() - t0
     index_reference(ds.reference)
     bams, t_align = align_all(ds, work, threads)
     t0 = time.perf_counter()
-    ours_vcf = call_variants(bams, ds.reference, work / "ours.vcf.gz", ploidy=ploidy, threads=threads)
+    ours_vcf = call_variants(
+        bams, ds.reference, work / "ours.vcf.gz", ploidy=ploidy, threads=threads
+    )
     t_call = time.perf_counter() - t0
     ours = compare_to_truth(ours_vcf, ds.truth_vcf, ds.reference, ploidy=ploidy).to_dict()
     out: dict[str, Any] = {
-        "ploidy": ploidy, "samples": n_samples, "depth": depth,
-        "genome_bp": n_contigs * length, "true_variants": int(len(ds.population.pos)),
+        "ploidy": ploidy,
+        "samples": n_samples,
+        "depth": depth,
+        "genome_bp": n_contigs * length,
+        "true_variants": int(len(ds.population.pos)),
         "seconds": {"simulate": t_sim, "align": t_align, "call": t_call},
         "ours": ours,
     }
@@ -137,16 +158,24 @@ def run_case(
         ref_vcf = bcftools_direct(ds.reference, bams, work / "bcftools.vcf.gz", ploidy)
         out["reference_tool"] = "bcftools mpileup | bcftools call -mv"
     else:
-        ref_vcf = freebayes_direct(ds.reference, bams, work / "freebayes.vcf.gz", ploidy, freebayes_timeout)
-        out["reference_tool"] = f"freebayes --ploidy {ploidy}" if ref_vcf else "freebayes: not installed or timed out"
+        ref_vcf = freebayes_direct(
+            ds.reference, bams, work / "freebayes.vcf.gz", ploidy, freebayes_timeout
+        )
+        out["reference_tool"] = (
+            f"freebayes --ploidy {ploidy}" if ref_vcf else "freebayes: not installed or timed out"
+        )
     out["seconds"]["reference_tool"] = time.perf_counter() - t0
     if ref_vcf:
-        out["reference"] = compare_to_truth(ref_vcf, ds.truth_vcf, ds.reference, ploidy=ploidy).to_dict()
+        out["reference"] = compare_to_truth(
+            ref_vcf, ds.truth_vcf, ds.reference, ploidy=ploidy
+        ).to_dict()
     return out
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--seed", type=int, default=1)
@@ -167,8 +196,14 @@ def main() -> None:
             continue
         print(f"[{name}] simulating, aligning and calling...", flush=True)
         results[name] = run_case(
-            name, n_contigs=3, length=length, threads=args.threads, work=work / name,
-            seed=args.seed, freebayes_timeout=args.freebayes_timeout, **kw,
+            name,
+            n_contigs=3,
+            length=length,
+            threads=args.threads,
+            work=work / name,
+            seed=args.seed,
+            freebayes_timeout=args.freebayes_timeout,
+            **kw,
         )
     print()
     print(f"{'case':<10} {'caller':<42} " + " ".join(f"{k[:14]:>14}" for k in KEYS))
@@ -180,17 +215,30 @@ def main() -> None:
     summary: dict[str, Any] = {}
     if "diploid" in results:
         d = results["diploid"]["ours"]
-        summary.update(snp_f1=d["snp_f1"], indel_f1=d["indel_f1"], genotype_concordance=d["genotype_concordance"])
+        summary.update(
+            snp_f1=d["snp_f1"],
+            indel_f1=d["indel_f1"],
+            genotype_concordance=d["genotype_concordance"],
+        )
     if "hexaploid" in results:
         h = results["hexaploid"]
         summary["hexaploid_dosage_concordance"] = h["ours"]["genotype_concordance_snp"]
         if "reference" in h:
-            summary["freebayes_hexaploid_dosage_concordance"] = h["reference"]["genotype_concordance_snp"]
-    goals = {"snp_f1": 0.995, "indel_f1": 0.97, "genotype_concordance": 0.99, "hexaploid_dosage_concordance": 0.92}
+            summary["freebayes_hexaploid_dosage_concordance"] = h["reference"][
+                "genotype_concordance_snp"
+            ]
+    goals = {
+        "snp_f1": 0.995,
+        "indel_f1": 0.97,
+        "genotype_concordance": 0.99,
+        "hexaploid_dosage_concordance": 0.92,
+    }
     print()
     for k, goal in goals.items():
         if k in summary:
-            print(f"{k:<32} {summary[k]:.4f}  goal >= {goal}  {'met' if summary[k] >= goal else 'NOT met'}")
+            print(
+                f"{k:<32} {summary[k]:.4f}  goal >= {goal}  {'met' if summary[k] >= goal else 'NOT met'}"
+            )
     doc = {
         "benchmark": "genomics_accuracy",
         "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),

@@ -73,14 +73,22 @@ def bench_align(work: Path, threads: int, depth: float, length: int, reps: int) 
     from genomics.reference import index_reference
     from genomics.simulate import simulate_dataset
 
-    ds = simulate_dataset(work / "sim", ploidy=2, n_samples=2, depth=depth, n_contigs=3, contig_length=length, seed=3)
+    ds = simulate_dataset(
+        work / "sim", ploidy=2, n_samples=2, depth=depth, n_contigs=3, contig_length=length, seed=3
+    )
     ref = index_reference(ds.reference)
     rs = ds.read_sets[0]
     n_pairs = sum(1 for _ in _lines(rs.fastq1)) // 4
 
     def ours() -> float:
         t0 = time.perf_counter()
-        align_reads(ds.reference, [(rs.fastq1, rs.fastq2)], work / "ours.bam", sample=rs.sample, threads=threads)
+        align_reads(
+            ds.reference,
+            [(rs.fastq1, rs.fastq2)],
+            work / "ours.bam",
+            sample=rs.sample,
+            threads=threads,
+        )
         return time.perf_counter() - t0
 
     def raw() -> float:
@@ -95,10 +103,19 @@ def bench_align(work: Path, threads: int, depth: float, length: int, reps: int) 
 
     have = shutil.which("minimap2") and shutil.which("samtools")
     t_ours = best_of(ours, reps)
-    out: dict[str, Any] = {"read_pairs": n_pairs, "threads": threads, "ours_s": t_ours, "ours_pairs_per_s": n_pairs / t_ours}
+    out: dict[str, Any] = {
+        "read_pairs": n_pairs,
+        "threads": threads,
+        "ours_s": t_ours,
+        "ours_pairs_per_s": n_pairs / t_ours,
+    }
     if have:
         t_raw = best_of(raw, reps)
-        out.update(raw_s=t_raw, raw_tool="minimap2 -ax sr | samtools fixmate/sort/markdup/index", ratio=t_ours / t_raw)
+        out.update(
+            raw_s=t_raw,
+            raw_tool="minimap2 -ax sr | samtools fixmate/sort/markdup/index",
+            ratio=t_ours / t_raw,
+        )
     return out
 
 
@@ -115,7 +132,15 @@ def bench_call(work: Path, n_samples: int, depth: float, length: int, reps: int)
     from genomics.reference import index_reference
     from genomics.simulate import simulate_dataset
 
-    ds = simulate_dataset(work / "sim", ploidy=2, n_samples=n_samples, depth=depth, n_contigs=4, contig_length=length, seed=4)
+    ds = simulate_dataset(
+        work / "sim",
+        ploidy=2,
+        n_samples=n_samples,
+        depth=depth,
+        n_contigs=4,
+        contig_length=length,
+        seed=4,
+    )
     index_reference(ds.reference)
     bams = []
     for rs in ds.read_sets:
@@ -138,10 +163,18 @@ def bench_call(work: Path, n_samples: int, depth: float, length: int, reps: int)
 
     t1 = best_of(lambda: ours(1), reps)
     t2 = best_of(lambda: ours(2), reps)
-    out: dict[str, Any] = {"samples": n_samples, "genome_bp": 4 * length, "ours_1_thread_s": t1, "ours_2_threads_s": t2, "scatter_speedup": t1 / t2}
+    out: dict[str, Any] = {
+        "samples": n_samples,
+        "genome_bp": 4 * length,
+        "ours_1_thread_s": t1,
+        "ours_2_threads_s": t2,
+        "scatter_speedup": t1 / t2,
+    }
     if shutil.which("bcftools"):
         t_raw = best_of(raw, reps)
-        out.update(raw_s=t_raw, raw_tool="bcftools mpileup | bcftools call -mv (binary)", ratio=t1 / t_raw)
+        out.update(
+            raw_s=t_raw, raw_tool="bcftools mpileup | bcftools call -mv (binary)", ratio=t1 / t_raw
+        )
     return out
 
 
@@ -169,7 +202,12 @@ def write_vcf(path: Path, n_samples: int, n_variants: int, seed: int = 0) -> Non
 
 
 def run_child(kind: str, src: Path, dst: Path) -> dict[str, float]:
-    out = subprocess.run([sys.executable, "-c", CHILD, kind, str(src), str(dst)], check=True, capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, "-c", CHILD, kind, str(src), str(dst)],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -178,8 +216,13 @@ def bench_store(work: Path, n_samples: int, n_variants: int, reps: int) -> dict[
     small = work / "small.vcf"
     write_vcf(big, n_samples, n_variants)
     write_vcf(small, n_samples, n_variants // 4, seed=1)
-    ours = min((run_child("ours", big, work / "ours.h5") for _ in range(reps)), key=lambda r: r["seconds"])
-    allel_ = min((run_child("allel", big, work / "allel.h5") for _ in range(reps)), key=lambda r: r["seconds"])
+    ours = min(
+        (run_child("ours", big, work / "ours.h5") for _ in range(reps)), key=lambda r: r["seconds"]
+    )
+    allel_ = min(
+        (run_child("allel", big, work / "allel.h5") for _ in range(reps)),
+        key=lambda r: r["seconds"],
+    )
     ours_small = run_child("ours", small, work / "ours_small.h5")
     return {
         "samples": n_samples,
@@ -196,7 +239,9 @@ def bench_store(work: Path, n_samples: int, n_variants: int, reps: int) -> dict[
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--reps", type=int, default=2)
@@ -210,23 +255,37 @@ def main() -> None:
     if "align" not in skip:
         print("[align] ...", flush=True)
         (work / "align").mkdir(parents=True, exist_ok=True)
-        res["align"] = bench_align(work / "align", args.threads, 30.0, 100_000 if args.quick else 500_000, args.reps)
+        res["align"] = bench_align(
+            work / "align", args.threads, 30.0, 100_000 if args.quick else 500_000, args.reps
+        )
     if "call" not in skip:
         print("[call] ...", flush=True)
         (work / "call").mkdir(parents=True, exist_ok=True)
-        res["call"] = bench_call(work / "call", 4 if args.quick else 10, 15.0, 100_000 if args.quick else 250_000, args.reps)
+        res["call"] = bench_call(
+            work / "call",
+            4 if args.quick else 10,
+            15.0,
+            100_000 if args.quick else 250_000,
+            args.reps,
+        )
     if "store" not in skip:
         print("[vcf_to_hdf5] ...", flush=True)
         (work / "store").mkdir(parents=True, exist_ok=True)
-        res["vcf_to_hdf5"] = bench_store(work / "store", 200, 10_000 if args.quick else 100_000, args.reps)
+        res["vcf_to_hdf5"] = bench_store(
+            work / "store", 200, 10_000 if args.quick else 100_000, args.reps
+        )
     print()
     print(f"{'stage':<12} {'ours s':>9} {'raw s':>9} {'ratio':>7}  notes")
     if "align" in res:
         a = res["align"]
-        print(f"{'align':<12} {a['ours_s']:>9.2f} {a.get('raw_s', float('nan')):>9.2f} {a.get('ratio', float('nan')):>7.3f}  {a['read_pairs']:,} pairs, {a['threads']} threads")
+        print(
+            f"{'align':<12} {a['ours_s']:>9.2f} {a.get('raw_s', float('nan')):>9.2f} {a.get('ratio', float('nan')):>7.3f}  {a['read_pairs']:,} pairs, {a['threads']} threads"
+        )
     if "call" in res:
         c = res["call"]
-        print(f"{'call':<12} {c['ours_1_thread_s']:>9.2f} {c.get('raw_s', float('nan')):>9.2f} {c.get('ratio', float('nan')):>7.3f}  scatter speedup on 2 threads {c['scatter_speedup']:.2f}")
+        print(
+            f"{'call':<12} {c['ours_1_thread_s']:>9.2f} {c.get('raw_s', float('nan')):>9.2f} {c.get('ratio', float('nan')):>7.3f}  scatter speedup on 2 threads {c['scatter_speedup']:.2f}"
+        )
     if "vcf_to_hdf5" in res:
         s = res["vcf_to_hdf5"]
         print(
@@ -239,7 +298,12 @@ def main() -> None:
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform()},
         "command": " ".join([Path(sys.argv[0]).as_posix(), *sys.argv[1:]]),
         "quick": args.quick,
-        "goals": {"align_ratio": 1.10, "call_ratio": 1.10, "scatter_speedup": 2.0, "vcf_to_hdf5_ratio": 1.0},
+        "goals": {
+            "align_ratio": 1.10,
+            "call_ratio": 1.10,
+            "scatter_speedup": 2.0,
+            "vcf_to_hdf5_ratio": 1.0,
+        },
         **res,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -1,6 +1,80 @@
-"""breedhub genomics: see DESIGN.md for what this package owns.
+"""breedhub genomics: from sequencing reads to a genotype store, for any ploidy.
 
-Nothing is offered yet: later issues fill it in.
+One module a stage; files and arrays in, files and arrays out, never the
+database (DESIGN.md). Ploidy is always an argument: the command line takes it
+from the species registry.
+
+- :mod:`genomics.simulate`: seeded genomes, populations, reads and truth VCFs
+- :mod:`genomics.reference`: FASTA checks, faidx and aligner indexes, regions
+- :mod:`genomics.fastq`, :mod:`genomics.align`: checked FASTQ to sorted BAM
+- :mod:`genomics.call`: joint calling, bcftools (ploidy 1-2) or our dosage model
+- :mod:`genomics.evaluate`: scoring calls against a truth VCF
+- :mod:`genomics.qc`, :mod:`genomics.impute`: filtering with a report, imputation
+- :mod:`genomics.store`: the HDF5 genotype store (:mod:`genomics.variables`)
+- :mod:`genomics.popgen`: allele frequencies, heterozygosity, PCA, LD decay
 """
 
-__all__: list[str] = []
+from genomics.align import AlignmentStats, align_reads, alignment_stats
+from genomics.call import DosageCalls, call_variants, genotype_dosages
+from genomics.evaluate import Comparison, compare_to_truth, normalise_vcf
+from genomics.exceptions import GenomicsError, InputFileError, ToolError
+from genomics.impute import impute_genotypes, impute_vcf, masked_accuracy
+from genomics.popgen import allele_frequencies, heterozygosity, ld_decay, pca, population_report
+from genomics.qc import QCReport, filter_vcf
+from genomics.reference import (
+    Reference,
+    check_fasta,
+    index_reference,
+    load_reference,
+    split_regions,
+)
+from genomics.simulate import (
+    gene_drop,
+    simulate_dataset,
+    simulate_population,
+    simulate_reads,
+    simulate_reference,
+    write_truth_vcf,
+)
+from genomics.store import read_dosages, store_info, store_to_plink, store_to_vcf, vcf_to_store
+
+__all__ = [
+    "AlignmentStats",
+    "Comparison",
+    "DosageCalls",
+    "GenomicsError",
+    "InputFileError",
+    "QCReport",
+    "Reference",
+    "ToolError",
+    "align_reads",
+    "alignment_stats",
+    "allele_frequencies",
+    "call_variants",
+    "check_fasta",
+    "compare_to_truth",
+    "filter_vcf",
+    "gene_drop",
+    "genotype_dosages",
+    "heterozygosity",
+    "impute_genotypes",
+    "impute_vcf",
+    "index_reference",
+    "ld_decay",
+    "load_reference",
+    "masked_accuracy",
+    "normalise_vcf",
+    "pca",
+    "population_report",
+    "read_dosages",
+    "simulate_dataset",
+    "simulate_population",
+    "simulate_reads",
+    "simulate_reference",
+    "split_regions",
+    "store_info",
+    "store_to_plink",
+    "store_to_vcf",
+    "vcf_to_store",
+    "write_truth_vcf",
+]

@@ -24,6 +24,7 @@ and its dosage is the count of non-reference alleles.
 from __future__ import annotations
 
 import base64
+import contextlib
 import datetime as dt
 import hashlib
 import html
@@ -31,6 +32,7 @@ import io
 import json
 import math
 import os
+import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -302,12 +304,21 @@ def check_vcf_paths(vcf: object, out_vcf: object) -> tuple[Path, Path]:
     return src, dst
 
 
+@contextlib.contextmanager
+def _quiet_allel() -> Iterator[None]:
+    """Hide scikit-allel's warnings about header lines bcftools writes (VDB's Version=)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="invalid (INFO|FORMAT|FILTER) header")
+        yield
+
+
 def read_headers(vcf: Path) -> Any:
     """scikit-allel's parsed header of ``vcf``, with FORMAT/GT and samples checked."""
     import allel
 
     try:
-        headers = allel.read_vcf_headers(str(vcf))
+        with _quiet_allel():
+            headers = allel.read_vcf_headers(str(vcf))
     except (RuntimeError, ValueError, OSError, UnicodeDecodeError) as e:
         raise InputFileError(vcf, f"not a readable VCF: {e}") from e
     if "GT" not in headers.formats:
@@ -343,13 +354,14 @@ def iter_genotype_chunks(
         n_samples = len(samples) if samples is not None else len(read_headers(vcf).samples)
         chunk_length = int(np.clip((1 << 25) // max(1, n_samples * (ploidy + 3)), 64, 8192))
     try:
-        _, _, _, it = allel.iter_vcf_chunks(
-            str(vcf),
-            fields=fields,
-            numbers={"calldata/GT": ploidy + 1},
-            samples=list(samples) if samples is not None else None,
-            chunk_length=chunk_length,
-        )
+        with _quiet_allel():
+            _, _, _, it = allel.iter_vcf_chunks(
+                str(vcf),
+                fields=fields,
+                numbers={"calldata/GT": ploidy + 1},
+                samples=list(samples) if samples is not None else None,
+                chunk_length=chunk_length,
+            )
         for chunk, _n, _c, _p in it:
             gt = chunk["calldata/GT"]
             extra = (gt[:, :, ploidy] >= 0).any(axis=1)

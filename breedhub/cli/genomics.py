@@ -335,10 +335,11 @@ def filter_(
 
 
 def _qc_line(d: dict[str, Any]) -> str:
-    v, s = d.get("variants", {}), d.get("samples", {})
+    removed = {k: v for k, v in d["variants_removed"].items() if v and k != "total"}
+    why = ", ".join(f"{k} {v}" for k, v in removed.items()) or "none"
     return (
-        f"kept {v.get('kept', '?')} of {v.get('total', '?')} variants and "
-        f"{s.get('kept', '?')} of {s.get('total', '?')} samples"
+        f"kept {d['n_variants_kept']:,} of {d['n_variants_in']:,} variants (removed: {why}) "
+        f"and {len(d['samples_kept'])} of {d['n_samples_in']} samples"
     )
 
 
