@@ -74,43 +74,36 @@ def _generation_selfings(generation: str) -> int:
     return max(int(m.group(1)) - 1, 0) if m else 0
 
 
-class _Dropper:
-    def __init__(
-        self, n_markers: int, n_chrom: int, ploidy: int, chrom_cm: float, rng: np.random.Generator
-    ):
-        if ploidy < 1 or (ploidy > 1 and ploidy % 2):
-            raise ValueError(f"ploidy must be 1 or even, not {ploidy}")
-        self.rng, self.ploidy = rng, ploidy
-        per = np.full(n_chrom, n_markers // n_chrom)
-        per[: n_markers % n_chrom] += 1
-        self.chrom = np.repeat(np.arange(1, n_chrom + 1), per)
-        self.pos = np.concatenate([np.sort(rng.uniform(0, chrom_cm, size=k)) for k in per])
-        self.bounds = np.concatenate([[0], np.cumsum(per)])
-        self.chrom_cm = chrom_cm
-        # Ancestral pool: allele frequencies from a U-shaped spectrum.
-        freq = rng.beta(0.4, 0.4, size=n_markers)
-        self.pool = (rng.random((30, n_markers)) < freq).astype(np.int8)
+class _Meiosis:
+    """Gametes of polysomic meiosis (disomic for diploids, none for haploids).
 
-    def founder(self) -> np.ndarray:
-        hap = np.empty((self.ploidy, self.pos.size), dtype=np.int8)
-        for h in range(self.ploidy):
-            for c in range(len(self.bounds) - 1):
-                a, b = self.bounds[c], self.bounds[c + 1]
-                # switch ancestral haplotype every ~20 cM
-                cuts = np.sort(
-                    self.rng.uniform(0, self.chrom_cm, self.rng.poisson(self.chrom_cm / 20))
-                )
-                seg = np.searchsorted(cuts, self.pos[a:b])
-                src = self.rng.integers(0, len(self.pool), size=len(cuts) + 1)
-                hap[h, a:b] = self.pool[src[seg], np.arange(a, b)]
-        return hap
+    Each gamete takes ploidy/2 recombinant chromatids, one from each of
+    ploidy/2 random bivalents; crossovers fall uniformly along each contig
+    (Haldane), ``crossovers[c]`` of them on average on contig ``c``.
+    """
+
+    def __init__(
+        self,
+        ploidy: int,
+        bounds: np.ndarray,
+        lengths: np.ndarray,
+        pos: np.ndarray,
+        crossovers: np.ndarray,
+        rng: np.random.Generator,
+    ) -> None:
+        self.ploidy = ploidy
+        self.bounds = bounds  # markers of contig c are bounds[c]:bounds[c + 1]
+        self.lengths = lengths
+        self.pos = pos
+        self.crossovers = crossovers
+        self.rng = rng
 
     def _chromatid(self, h1: np.ndarray, h2: np.ndarray) -> np.ndarray:
         out = np.empty_like(h1)
-        for c in range(len(self.bounds) - 1):
+        for c in range(self.lengths.size):
             a, b = self.bounds[c], self.bounds[c + 1]
-            n_x = self.rng.poisson(self.chrom_cm / 100)
-            cuts = np.sort(self.rng.uniform(0, self.chrom_cm, n_x))
+            n_x = self.rng.poisson(self.crossovers[c])
+            cuts = np.sort(self.rng.uniform(0, self.lengths[c], n_x))
             phase = (np.searchsorted(cuts, self.pos[a:b]) + self.rng.integers(0, 2)) % 2
             out[a:b] = np.where(phase == 0, h1[a:b], h2[a:b])
         return out
@@ -136,6 +129,41 @@ class _Dropper:
             return parent.copy()
         g = self.gamete(parent)
         return np.concatenate([g, g])
+
+
+class _Dropper(_Meiosis):
+    def __init__(
+        self, n_markers: int, n_chrom: int, ploidy: int, chrom_cm: float, rng: np.random.Generator
+    ):
+        if ploidy < 1 or (ploidy > 1 and ploidy % 2):
+            raise ValueError(f"ploidy must be 1 or even, not {ploidy}")
+        per = np.full(n_chrom, n_markers // n_chrom)
+        per[: n_markers % n_chrom] += 1
+        self.chrom = np.repeat(np.arange(1, n_chrom + 1), per)
+        pos = np.concatenate([np.sort(rng.uniform(0, chrom_cm, size=k)) for k in per])
+        lengths = np.full(n_chrom, chrom_cm)
+        # one crossover per 100 cM on average
+        super().__init__(
+            ploidy, np.concatenate([[0], np.cumsum(per)]), lengths, pos, lengths / 100, rng
+        )
+        self.chrom_cm = chrom_cm
+        # Ancestral pool: allele frequencies from a U-shaped spectrum.
+        freq = rng.beta(0.4, 0.4, size=n_markers)
+        self.pool = (rng.random((30, n_markers)) < freq).astype(np.int8)
+
+    def founder(self) -> np.ndarray:
+        hap = np.empty((self.ploidy, self.pos.size), dtype=np.int8)
+        for h in range(self.ploidy):
+            for c in range(len(self.bounds) - 1):
+                a, b = self.bounds[c], self.bounds[c + 1]
+                # switch ancestral haplotype every ~20 cM
+                cuts = np.sort(
+                    self.rng.uniform(0, self.chrom_cm, self.rng.poisson(self.chrom_cm / 20))
+                )
+                seg = np.searchsorted(cuts, self.pos[a:b])
+                src = self.rng.integers(0, len(self.pool), size=len(cuts) + 1)
+                hap[h, a:b] = self.pool[src[seg], np.arange(a, b)]
+        return hap
 
 
 def gene_drop(
@@ -532,49 +560,6 @@ def _default_mutation_rate(ploidy: int, n_founders: int, population_size: int) -
     return 1.0 / (_TARGET_SPACING * a_n * 2 * ploidy * population_size)
 
 
-class _Meiosis:
-    """Gametes of polysomic meiosis, with crossovers at physical positions on each contig."""
-
-    def __init__(
-        self,
-        ploidy: int,
-        bounds: np.ndarray,
-        lengths: np.ndarray,
-        pos: np.ndarray,
-        rng: np.random.Generator,
-    ) -> None:
-        self.ploidy = ploidy
-        self.bounds = bounds  # variants of contig c are bounds[c]:bounds[c + 1]
-        self.lengths = lengths
-        self.pos = pos
-        self.rng = rng
-
-    def _chromatid(self, h1: np.ndarray, h2: np.ndarray) -> np.ndarray:
-        out = np.empty_like(h1)
-        for c in range(self.lengths.size):
-            a, b = self.bounds[c], self.bounds[c + 1]
-            cuts = np.sort(
-                self.rng.uniform(0, self.lengths[c], self.rng.poisson(_CROSSOVERS_PER_CONTIG))
-            )
-            phase = (np.searchsorted(cuts, self.pos[a:b]) + self.rng.integers(0, 2)) % 2
-            out[a:b] = np.where(phase == 0, h1[a:b], h2[a:b])
-        return out
-
-    def gamete(self, parent: np.ndarray) -> np.ndarray:
-        order = self.rng.permutation(self.ploidy)
-        return np.stack(
-            [
-                self._chromatid(parent[order[2 * i]], parent[order[2 * i + 1]])
-                for i in range(self.ploidy // 2)
-            ]
-        )
-
-    def cross(self, mother: np.ndarray, father: np.ndarray) -> np.ndarray:
-        if self.ploidy == 1:
-            return (mother if self.rng.random() < 0.5 else father).copy()
-        return np.concatenate([self.gamete(mother), self.gamete(father)])
-
-
 def simulate_population(
     reference: str | os.PathLike[str],
     *,
@@ -712,6 +697,7 @@ def simulate_population(
         np.concatenate([[0], np.cumsum(counts)]),
         np.array([seq.size for _, seq in contigs]),
         pos,
+        np.full(len(contigs), _CROSSOVERS_PER_CONTIG),
         rng,
     )
     n = n_founders + n_progeny

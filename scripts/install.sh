@@ -2,8 +2,9 @@
 # Install breedhub into .venv; with --test, also what the test suite needs:
 # PostgreSQL's binaries (the tests start their own server), Chromium with its
 # driver (the portal is tested in a real browser), and the genomics tools our
-# stages are compared with (samtools, bcftools, minimap2, bwa, beagle), all
-# from Debian's packages. breedhub itself needs none of them.
+# stages are compared with (samtools, bcftools, minimap2, bwa, beagle), and
+# Slurm with munge (the workflows are tested on a one-node cluster), all from
+# Debian's packages. breedhub itself needs none of them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,6 +21,9 @@ if (( for_tests )); then
   for tool in samtools bcftools minimap2 bwa beagle; do
     command -v "$tool" >/dev/null || packages+=("$tool")
   done
+  # Slurm and munge: the workflows are tested on a one-node cluster (scripts/slurm/start.sh).
+  [[ -x /usr/sbin/slurmctld ]] || command -v slurmctld >/dev/null || packages+=(slurm-wlm)
+  [[ -x /usr/sbin/munged ]] || command -v munged >/dev/null || packages+=(munge)
 fi
 if (( ${#packages[@]} )); then
   sudo=""
