@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Engine, delete, insert, select
+from sqlalchemy.orm import Session
 
 from germplasm.db import transaction
 from germplasm.exceptions import DuplicateError, NotFoundError
@@ -60,25 +61,66 @@ def register_genotype_dataset(
             raise NotFoundError(f"unknown species {species!r}")
         if s.scalars(select(GenotypeDataset).where(GenotypeDataset.name == name)).first():
             raise DuplicateError(f"a genotype dataset named {name!r} exists")
-        existing = {
-            smp.name: smp
-            for smp in s.scalars(select(Sample).where(Sample.name.in_([n for n, _ in samples])))
-        }
         ds = GenotypeDataset(
             name=name, species_id=sp.id, path=path, ploidy=ploidy, reference=reference,
             n_variants=n_variants, n_samples=len(samples), provenance=dict(provenance or {}),
         )  # fmt: skip
         s.add(ds)
         s.flush()
-        for col, (sample_name, acc_id) in enumerate(samples):
-            smp = existing.get(sample_name)
-            if smp is None:
-                smp = Sample(name=sample_name, accession_id=acc_id, tissue="leaf")
-                s.add(smp)
-                s.flush()
-            elif smp.accession_id != acc_id:
-                raise DuplicateError(f"sample {sample_name!r} belongs to another accession")
-            s.add(GenotypeDatasetSample(dataset_id=ds.id, sample_id=smp.id, column_index=col))
+        _link_samples(s, ds.id, samples)
+        return ds.id
+
+
+def _link_samples(s: Session, dataset_id: int, samples: Sequence[tuple[str, int]]) -> None:
+    """Make ``samples`` the dataset's columns, creating the samples that are new."""
+    existing = {
+        smp.name: smp
+        for smp in s.scalars(select(Sample).where(Sample.name.in_([n for n, _ in samples])))
+    }
+    for col, (sample_name, acc_id) in enumerate(samples):
+        smp = existing.get(sample_name)
+        if smp is None:
+            smp = Sample(name=sample_name, accession_id=acc_id, tissue="leaf")
+            s.add(smp)
+            s.flush()
+        elif smp.accession_id != acc_id:
+            raise DuplicateError(f"sample {sample_name!r} belongs to another accession")
+        s.add(GenotypeDatasetSample(dataset_id=dataset_id, sample_id=smp.id, column_index=col))
+
+
+def update_genotype_dataset(
+    engine: Engine,
+    dataset_id: int,
+    *,
+    path: str,
+    ploidy: int,
+    samples: Sequence[tuple[str, int]],
+    n_variants: int,
+    reference: str = "",
+    provenance: Mapping[str, Any] | None = None,
+) -> int:
+    """Replace what a registered dataset holds, keeping its id (and the model runs made on it).
+
+    For a workflow that registered the dataset and ran again with other
+    inputs or settings: the store's path, size, provenance and samples are
+    replaced; ``samples`` as in :func:`register_genotype_dataset`.
+
+    Raises
+    ------
+    NotFoundError
+        If there is no such dataset.
+    DuplicateError
+        If a sample name belongs to another accession.
+    """
+    with transaction(engine) as s:
+        ds = s.get(GenotypeDataset, dataset_id)
+        if ds is None:
+            raise NotFoundError(f"no genotype dataset {dataset_id}")
+        ds.path, ds.ploidy, ds.reference = path, ploidy, reference
+        ds.n_variants, ds.n_samples = n_variants, len(samples)
+        ds.provenance = dict(provenance or {})
+        s.execute(delete(GenotypeDatasetSample).where(GenotypeDatasetSample.dataset_id == ds.id))
+        _link_samples(s, ds.id, samples)
         return ds.id
 
 

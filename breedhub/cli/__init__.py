@@ -69,12 +69,14 @@ def _register() -> None:
     from breedhub.cli.demo import demo
     from breedhub.cli.genomics import genomics
     from breedhub.cli.germplasm import germplasm
+    from breedhub.cli.pipeline import pipeline
     from breedhub.cli.predict import predict
     from breedhub.cli.user import user
 
     main.add_command(germplasm)
     main.add_command(genomics)
     main.add_command(predict)
+    main.add_command(pipeline)
     main.add_command(user)
     main.add_command(demo)
 

@@ -268,6 +268,24 @@ def call(
     )
 
 
+@genomics.command()
+@click.argument("parts", nargs=-1, required=True, type=EXISTING)
+@click.option("-o", "--output", required=True, type=PATH, help="Output VCF (.vcf.gz).")
+@json_option
+@user_errors
+def gather(parts: tuple[Path, ...], output: Path, as_json: bool) -> None:
+    """Concatenate per-region VCFs (from `call --region`), in genome order, into one."""
+    from genomics.call import gather_vcfs
+
+    out = gather_vcfs(list(parts), output)
+    n = _count_records(out)
+    _report(
+        {"vcf": out, "variants": n, "parts": len(parts)},
+        as_json,
+        f"{out}: {n:,} variants from {len(parts)} parts",
+    )
+
+
 def _count_records(vcf: Path) -> int:
     import pysam
 

@@ -1,0 +1,505 @@
+"""The workflow steps that are not a plain ``genomics``/``predict`` command.
+
+Each is a function here and a ``breedhub pipeline ...`` command that a rule
+runs, so the science and the bookkeeping stay testable outside Snakemake:
+
+- :func:`register_variants`: the variants workflow's genotype store, QC
+  report and samples into the database (``pipeline register-genotypes``);
+- :func:`export_phenotypes`: accession means of the chosen traits and trials
+  for the samples of a genotype dataset (``pipeline export-phenotypes``);
+- :func:`fit_selected`: choose the method from cross-validation, fit it on
+  all phenotyped samples, predict every genotyped one (``pipeline fit-model``);
+- :func:`register_predictions`: the GEBVs and accuracies as a model run
+  (``pipeline register-model``).
+
+Registering is idempotent for a workflow (its working directory): when it
+registers again, after a re-run with other settings or after being stopped
+before Snakemake saw its output, it replaces what it registered before
+rather than adding a duplicate.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sqlalchemy import Engine, delete, select
+
+from pipelines.exceptions import PipelineError
+
+__all__ = [
+    "choose_method",
+    "export_phenotypes",
+    "fit_selected",
+    "register_predictions",
+    "register_variants",
+    "write_json",
+]
+
+
+def write_json(path: str | os.PathLike[str], obj: Any) -> Path:
+    """Write ``obj`` as JSON to ``path`` atomically."""
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    tmp = p.with_name(f".{p.name}.part")
+    tmp.write_text(json.dumps(obj, indent=2, default=str) + "\n", encoding="utf-8")
+    os.replace(tmp, p)
+    return p
+
+
+def _copy(src: Path, dest: Path) -> Path:
+    """Copy ``src`` to ``dest`` through a temporary name (never a half file)."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_name(f".{dest.name}.part")
+    shutil.copyfile(src, tmp)
+    os.replace(tmp, dest)
+    return dest
+
+
+def _accession_ids(session: Any, refs: set[str]) -> dict[str, int]:
+    """``INSTCODE:ACCENUMB`` -> accession id, for those that exist."""
+    from germplasm.models import Accession, Institute
+
+    numbers = sorted({r.split(":", 1)[1] for r in refs if ":" in r})
+    out: dict[str, int] = {}
+    for i in range(0, len(numbers), 500):
+        rows = session.execute(
+            select(Institute.code, Accession.accenumb, Accession.id)
+            .join(Institute, Institute.id == Accession.institute_id)
+            .where(Accession.accenumb.in_(numbers[i : i + 500]))
+        ).all()
+        out.update({f"{c}:{a}": acc for c, a, acc in rows if f"{c}:{a}" in refs})
+    return out
+
+
+# --------------------------------------------------------------------------
+# variants
+# --------------------------------------------------------------------------
+
+
+def register_variants(
+    engine: Engine,
+    *,
+    home: str | os.PathLike[str],
+    name: str,
+    species: str,
+    sample_sheet: str | os.PathLike[str],
+    store: str | os.PathLike[str],
+    qc_json: str | os.PathLike[str],
+    qc_html: str | os.PathLike[str],
+    impute_json: str | os.PathLike[str] | None = None,
+    alignment_stats: Sequence[str | os.PathLike[str]] = (),
+    run_dir: str | os.PathLike[str] | None = None,
+    parameters: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Copy a genotype store and its QC report into the data directory and register them.
+
+    The store goes to ``<home>/genotypes/<name>.h5`` and the QC report
+    beside it (``<name>.qc.html``, ``<name>.qc.json``); the dataset links each
+    of the store's samples (those that passed QC) to the accession the sample
+    sheet names, and its provenance keeps the QC summary, the imputation
+    report, the alignment statistics and the run's parameters.
+
+    Returns
+    -------
+    dict
+        ``dataset_id``, ``name``, ``path``, ``n_samples``, ``n_variants``,
+        ``qc_report`` and ``replaced`` (True when this workflow had registered
+        the dataset before, e.g. a re-run with other settings, and its
+        contents were replaced; its id stays).
+
+    Raises
+    ------
+    PipelineError
+        If a sample of the store is not in the sheet or its accession is unknown.
+    DuplicateError
+        If another run registered a dataset of that name.
+    """
+    from breedhub import __version__
+    from genomics.store import store_info
+    from germplasm.db import transaction
+    from germplasm.exceptions import DuplicateError
+    from germplasm.models import GenotypeDataset
+    from pipelines.config import read_sample_sheet
+    from pipelines.register import register_genotype_dataset, update_genotype_dataset
+
+    run = str(Path(run_dir).absolute()) if run_dir else ""
+    info = store_info(store)
+    _, rows, _ = read_sample_sheet(sample_sheet)
+    accession_of = {r["sample"]: r.get("accession", "") for _, r in rows if r.get("sample")}
+    dest = Path(home).absolute() / "genotypes" / f"{name}.h5"
+    with transaction(engine) as s:
+        existing = s.scalars(select(GenotypeDataset).where(GenotypeDataset.name == name)).first()
+        earlier = None
+        if existing is not None:
+            if not (run and (existing.provenance or {}).get("run_dir") == run):
+                raise DuplicateError(f"a genotype dataset named {name!r} exists")
+            earlier = existing.id  # this workflow registered it: replace its contents
+        ids = _accession_ids(s, set(accession_of.values()))
+    missing = [smp for smp in info.samples if smp not in accession_of]
+    unknown = sorted({accession_of[smp] for smp in info.samples if smp in accession_of} - set(ids))
+    if missing or unknown:
+        raise PipelineError(
+            f"{store}: samples not in {sample_sheet}: {', '.join(missing) or 'none'}; "
+            f"unknown accessions: {', '.join(unknown) or 'none'}"
+        )
+    qc = json.loads(Path(qc_json).read_text())
+    impute = json.loads(Path(impute_json).read_text()) if impute_json else {}
+    alignment = {}
+    for path in alignment_stats:
+        stats = json.loads(Path(path).read_text())
+        keep = ("reads", "mapped_pct", "properly_paired_pct", "duplicates_pct", "mean_depth")
+        alignment[Path(path).name.removesuffix(".stats.json")] = {
+            k: stats[k] for k in keep if k in stats
+        }
+    _copy(Path(store), dest)
+    report = _copy(Path(qc_html), dest.with_name(f"{name}.qc.html"))
+    _copy(Path(qc_json), dest.with_name(f"{name}.qc.json"))
+    provenance = {
+        "software": f"breedhub {__version__}",
+        "workflow": "variants",
+        "run_dir": run,
+        "qc_report": str(report),
+        "qc": {
+            k: qc.get(k)
+            for k in (
+                "n_variants_in",
+                "n_variants_kept",
+                "variants_removed",
+                "n_samples_in",
+                "samples_kept",
+                "samples_removed",
+                "thresholds",
+            )  # fmt: skip
+            if k in qc
+        },
+        "impute": {k: v for k, v in impute.items() if k != "provenance"},
+        "alignment": alignment,
+        "store": info.provenance,
+        "parameters": dict(parameters or {}),
+    }
+    samples = [(smp, ids[accession_of[smp]]) for smp in info.samples]
+    if earlier is None:
+        dataset_id = register_genotype_dataset(
+            engine, name=name, species=species, path=str(dest), ploidy=info.ploidy,
+            samples=samples, n_variants=info.n_variants, reference=info.reference,
+            provenance=provenance,
+        )  # fmt: skip
+    else:
+        dataset_id = update_genotype_dataset(
+            engine, earlier, path=str(dest), ploidy=info.ploidy, samples=samples,
+            n_variants=info.n_variants, reference=info.reference, provenance=provenance,
+        )  # fmt: skip
+    return {
+        "dataset_id": dataset_id, "name": name, "path": str(dest), "n_samples": len(info.samples),
+        "n_variants": info.n_variants, "qc_report": str(report), "replaced": earlier is not None,
+    }  # fmt: skip
+
+
+# --------------------------------------------------------------------------
+# predict
+# --------------------------------------------------------------------------
+
+
+def _dataset(session: Any, name: str) -> Any:
+    from germplasm.exceptions import NotFoundError
+    from germplasm.models import GenotypeDataset
+
+    ds = session.scalars(select(GenotypeDataset).where(GenotypeDataset.name == name)).first()
+    if ds is None:
+        raise NotFoundError(f"no genotype dataset named {name!r}")
+    return ds
+
+
+def _dataset_samples(session: Any, dataset_id: int) -> list[tuple[str, int, str]]:
+    """(sample name, accession id, INSTCODE:ACCENUMB) in the store's column order."""
+    from germplasm.models import Accession, GenotypeDatasetSample, Institute, Sample
+
+    rows = session.execute(
+        select(Sample.name, Sample.accession_id, Institute.code, Accession.accenumb)
+        .join(GenotypeDatasetSample, GenotypeDatasetSample.sample_id == Sample.id)
+        .join(Accession, Accession.id == Sample.accession_id)
+        .join(Institute, Institute.id == Accession.institute_id)
+        .where(GenotypeDatasetSample.dataset_id == dataset_id)
+        .order_by(GenotypeDatasetSample.column_index)
+    ).all()
+    return [(n, a, f"{c}:{e}") for n, a, c, e in rows]
+
+
+def export_phenotypes(
+    engine: Engine,
+    *,
+    dataset: str,
+    traits: Sequence[str],
+    out: str | os.PathLike[str],
+    trials: Sequence[str] | None = None,
+) -> dict[str, Any]:
+    """Write each genotyped sample's accession means of ``traits`` as a CSV.
+
+    Columns: ``sample_id`` (the store's sample names), ``accession``
+    (``INSTCODE:ACCENUMB``), then one column per trait, empty where the
+    accession has no numeric observation (in ``trials``, when given).
+
+    Returns
+    -------
+    dict
+        ``file``, ``samples`` and, per trait, the number of phenotyped samples.
+    """
+    import polars as pl
+
+    from germplasm.db import transaction
+    from germplasm.exceptions import NotFoundError
+    from germplasm.models import ObservationVariable, Trial
+    from pipelines.config import phenotyped_accessions
+
+    with transaction(engine) as s:
+        ds = _dataset(s, dataset)
+        samples = _dataset_samples(s, ds.id)
+        var_ids = dict(
+            s.execute(
+                select(ObservationVariable.name, ObservationVariable.id).where(
+                    ObservationVariable.name.in_(list(traits))
+                )
+            ).all()
+        )
+        missing = [t for t in traits if t not in var_ids]
+        if missing:
+            raise NotFoundError(f"unknown observation variables: {', '.join(missing)}")
+        trial_ids = None
+        if trials:
+            found = dict(
+                s.execute(select(Trial.name, Trial.id).where(Trial.name.in_(trials))).all()
+            )
+            absent = [t for t in trials if t not in found]
+            if absent:
+                raise NotFoundError(f"unknown trials: {', '.join(absent)}")
+            trial_ids = list(found.values())
+        acc_ids = sorted({a for _, a, _ in samples})
+        means = phenotyped_accessions(s, acc_ids, list(var_ids.values()), trial_ids)
+    columns: dict[str, list[Any]] = {
+        "sample_id": [n for n, _, _ in samples],
+        "accession": [ref for _, _, ref in samples],
+    }
+    counts = {}
+    for trait in traits:
+        by_acc = means.get(var_ids[trait], {})
+        columns[trait] = [by_acc[a][0] if a in by_acc else None for _, a, _ in samples]
+        counts[trait] = sum(v is not None for v in columns[trait])
+    df = pl.DataFrame(columns, schema={"sample_id": pl.String, "accession": pl.String,
+                                       **{t: pl.Float64 for t in traits}})  # fmt: skip
+    p = Path(out)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    tmp = p.with_name(f".{p.name}.part")
+    df.write_csv(tmp)
+    os.replace(tmp, p)
+    return {"file": str(p), "samples": len(samples), "phenotyped": counts}
+
+
+def _score(cv: Mapping[str, Any]) -> float:
+    r = cv.get("mean_r")
+    return -math.inf if r is None or (isinstance(r, float) and math.isnan(r)) else float(r)
+
+
+def choose_method(cv_results: Sequence[Mapping[str, Any]], select_: str = "best") -> str:
+    """The method to fit: ``select_`` itself, or the highest mean cross-validated r.
+
+    Ties go to the method listed first.
+
+    Examples
+    --------
+    >>> cv = [{"method": "gblup", "mean_r": 0.41}, {"method": "bayesb", "mean_r": 0.44}]
+    >>> choose_method(cv), choose_method(cv, "gblup")
+    ('bayesb', 'gblup')
+    """
+    if not cv_results:
+        raise ValueError("no cross-validation results to choose from")
+    if select_ != "best":
+        return select_
+    best = max(range(len(cv_results)), key=lambda i: (_score(cv_results[i]), -i))
+    return str(cv_results[best]["method"])
+
+
+def _method_params(params: Mapping[str, Any]) -> dict[str, Any]:
+    tuples = ("bandwidths", "hidden", "channels")
+    return {k: tuple(v) if k in tuples and isinstance(v, list) else v for k, v in params.items()}
+
+
+def fit_selected(
+    genotypes: str | os.PathLike[str],
+    phenotypes: str | os.PathLike[str],
+    *,
+    trait: str,
+    cv_files: Sequence[str | os.PathLike[str]],
+    model_out: str | os.PathLike[str],
+    gebv_out: str | os.PathLike[str],
+    select_: str = "best",
+    params: Mapping[str, Mapping[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """Fit the chosen (or best cross-validated) method on all data; predict every sample.
+
+    Parameters
+    ----------
+    genotypes, phenotypes
+        The genotype store and the phenotype CSV (``sample_id`` column).
+    cv_files
+        ``breedhub predict cv --json`` outputs of this trait, one per method.
+    model_out, gebv_out
+        The saved model (``.npz``) and a ``sample_id,gebv`` CSV of every
+        genotyped sample.
+    select_
+        ``best`` or a method name.
+    params
+        Options per method.
+
+    Returns
+    -------
+    dict
+        The trait, the method, how it was chosen, every method's
+        cross-validation summary, and the fit's figures.
+    """
+    import polars as pl
+
+    from predict.base import data_checksum, save_model
+    from predict.io import read_genotypes, read_phenotypes, trait_vector
+    from predict.models import make_model
+
+    cvs = [json.loads(Path(f).read_text()) for f in cv_files]
+    method = choose_method(cvs, select_)
+    geno = read_genotypes(genotypes, impute="mean")
+    pheno = read_phenotypes(phenotypes)
+    y = trait_vector(pheno, trait, geno.sample_ids, source=str(phenotypes), allow_unmatched=True)
+    options = _method_params((params or {}).get(method, {}))
+    model = make_model(method, **options).fit(geno.dosages, y, ploidy=geno.ploidy)
+    save_model(
+        model, model_out, trait=trait, genotypes=str(genotypes), phenotypes=str(phenotypes),
+        genotypes_sha256=data_checksum(geno.dosages), marker_ids=geno.marker_ids,
+    )  # fmt: skip
+    gebv = model.predict(geno.dosages)
+    out = Path(gebv_out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.part")
+    pl.DataFrame({"sample_id": geno.sample_ids, "gebv": np.asarray(gebv, dtype=float)}).write_csv(
+        tmp
+    )
+    os.replace(tmp, out)
+    info = {k: v for k, v in model.info_.items() if isinstance(v, (int, float, str))}
+    summary = {
+        cv["method"]: {
+            "mean_r": cv.get("mean_r"), "sd_r": cv.get("sd_r"), "mean_rmse": cv.get("mean_rmse"),
+            "mean_top_overlap": cv.get("mean_top_overlap"), "n": cv.get("n"),
+            "folds": len(cv.get("folds", [])),
+        }
+        for cv in cvs
+    }  # fmt: skip
+    return {
+        "trait": trait,
+        "method": method,
+        "selected_by": "best mean cross-validated r" if select_ == "best" else "config",
+        "cv": summary,
+        "fit": info,
+        "n_phenotyped": int(np.sum(~np.isnan(y))),
+        "n_genotyped": len(geno.sample_ids),
+        "model": str(Path(model_out).absolute()),
+        "gebv": str(out.absolute()),
+    }
+
+
+def register_predictions(
+    engine: Engine,
+    *,
+    home: str | os.PathLike[str],
+    name: str,
+    dataset: str,
+    fits: Sequence[Mapping[str, Any]],
+    run_dir: str | os.PathLike[str] | None = None,
+    parameters: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Register the GEBVs of :func:`fit_selected` for each trait as one model run.
+
+    Each accession gets the mean GEBV of its samples in the dataset; the
+    models are copied to ``<home>/models/<name>/``. The run's metrics give,
+    per trait, the method fitted, its mean cross-validated r (``cv_mean_r``),
+    and every method's cross-validation summary.
+
+    Returns
+    -------
+    dict
+        ``model_run_id``, ``name``, ``method``, per trait the number of
+        accessions predicted, the metrics, and ``replaced``: the ids of the
+        model runs this workflow had registered before (a re-run with other
+        settings), which are replaced.
+    """
+    from breedhub import __version__
+    from germplasm.db import transaction
+    from germplasm.models import ModelRun, Prediction, SpeciesRow
+    from pipelines.register import TraitPredictions, register_model_run
+
+    run = str(Path(run_dir).absolute()) if run_dir else ""
+    with transaction(engine) as s:
+        ds = _dataset(s, dataset)
+        species = s.scalar(select(SpeciesRow.key).where(SpeciesRow.id == ds.species_id))
+        samples = _dataset_samples(s, ds.id)
+        earlier = [
+            mr
+            for mr in s.scalars(select(ModelRun).where(ModelRun.name == name))
+            if run and (mr.provenance or {}).get("run_dir") == run
+        ]
+        dataset_id, dataset_path = ds.id, ds.path
+    accession_of = {n: a for n, a, _ in samples}
+    import polars as pl
+
+    traits, metrics, predicted = [], {}, {}
+    models_dir = Path(home).absolute() / "models" / name
+    for fit in fits:
+        df = pl.read_csv(fit["gebv"], schema_overrides={"sample_id": pl.String})
+        unknown = [smp for smp in df["sample_id"] if smp not in accession_of]
+        if unknown:
+            raise PipelineError(
+                f"{fit['gebv']}: samples not in the dataset {dataset}: {', '.join(unknown[:10])}"
+            )
+        by_acc = (
+            df.with_columns(pl.col("sample_id").replace_strict(accession_of).alias("acc"))
+            .group_by("acc", maintain_order=True)
+            .agg(pl.col("gebv").mean())
+        )
+        trait = fit["trait"]
+        traits.append(TraitPredictions(trait, by_acc["acc"].to_list(), by_acc["gebv"].to_numpy()))
+        predicted[trait] = by_acc.height
+        chosen = fit["cv"].get(fit["method"], {})
+        metrics[trait] = {
+            "method": fit["method"],
+            "selected_by": fit.get("selected_by", ""),
+            "cv_mean_r": chosen.get("mean_r"),
+            "cv_sd_r": chosen.get("sd_r"),
+            "cv_rmse": chosen.get("mean_rmse"),
+            "cv_folds": chosen.get("folds"),
+            "n_phenotyped": fit.get("n_phenotyped"),
+            "cv": {m: c.get("mean_r") for m, c in fit["cv"].items()},
+            **({"h2": fit["fit"]["h2"]} if "h2" in fit.get("fit", {}) else {}),
+        }
+        _copy(Path(fit["model"]), models_dir / f"{trait}.{fit['method']}.npz")
+    methods = sorted({fit["method"] for fit in fits})
+    method = "+".join(methods)[:50]
+    if earlier:
+        # this workflow registered it before (a re-run with other settings): replace it
+        with transaction(engine) as s:
+            ids = [mr.id for mr in earlier]
+            s.execute(delete(Prediction).where(Prediction.model_run_id.in_(ids)))
+            s.execute(delete(ModelRun).where(ModelRun.id.in_(ids)))
+    run_id = register_model_run(
+        engine, name=name, method=method, species=species, traits=traits,
+        genotype_dataset_id=dataset_id, parameters=dict(parameters or {}), metrics=metrics,
+        provenance={"software": f"breedhub {__version__}", "workflow": "predict", "run_dir": run,
+                    "genotypes": dataset_path, "dataset": dataset},
+        model_path=str(models_dir),
+    )  # fmt: skip
+    return {
+        "model_run_id": run_id, "name": name, "method": method, "predicted": predicted,
+        "metrics": metrics, "replaced": [mr.id for mr in earlier],
+    }  # fmt: skip
