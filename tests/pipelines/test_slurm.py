@@ -1,8 +1,9 @@
 """Workflows on a real Slurm cluster, through the profile ``pipelines/profiles/slurm``.
 
 They need a Slurm cluster that this machine submits to and whose nodes see its
-``/tmp``: the one-node cluster of ``sudo bash scripts/slurm/start.sh`` (.ci/run
-starts it). Without one they skip; under ``CI=true`` or ``BREEDHUB_SLURM=1``
+``/tmp``: the one-node cluster of ``sudo bash scripts/slurm/start.sh``, which
+.ci/run starts, and which the ``slurm`` fixture starts itself (and stops) when
+run as root with Slurm installed and no cluster up. Without one they skip; under ``CI=true`` or ``BREEDHUB_SLURM=1``
 they fail instead, so CI cannot pass without having run them.
 """
 
@@ -16,6 +17,7 @@ import shutil
 import socket
 import subprocess
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -89,9 +91,36 @@ def snakemake_slurm() -> None:
         _unavailable(f"the Python packages {', '.join(missing)} are not installed")
 
 
+def _start_our_cluster() -> bool:
+    """As root with Slurm installed and none running: start scripts/slurm/start.sh's cluster.
+
+    So that the README's test command runs these tests too, as the PostgreSQL
+    tests start their own server. Returns whether this session started it.
+    """
+    if os.geteuid() != 0 or not Path("/usr/sbin/slurmctld").exists():
+        return False
+    conf = Path(os.environ.get("SLURM_CONF", "/etc/slurm/slurm.conf"))
+    if conf.exists() and not _our_controller_is_down():
+        return False  # a cluster is configured and (maybe) up: use it as it is
+    done = subprocess.run(
+        ["bash", str(ROOT / "scripts" / "slurm" / "start.sh")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    return done.returncode == 0
+
+
 @pytest.fixture(scope="session")
-def slurm(snakemake_slurm) -> Slurm:
+def slurm(snakemake_slurm) -> Iterator[Slurm]:
     """A running Slurm cluster with a usable node and a default partition."""
+    started = _start_our_cluster()
+    yield _find_cluster()
+    if started:
+        subprocess.run(["bash", str(ROOT / "scripts" / "slurm" / "stop.sh")], timeout=120)
+
+
+def _find_cluster() -> Slurm:
     if shutil.which("sinfo") is None:
         _unavailable("Slurm is not installed (no sinfo)")
     if not (os.environ.get("SLURM_CONF") or Path("/etc/slurm/slurm.conf").exists()):
