@@ -8,6 +8,8 @@ never show a traceback for bad input.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 
 class BreedhubError(Exception):
     """Base class of all breedhub errors meant for the user.
@@ -22,3 +24,20 @@ class BreedhubError(Exception):
     def details(self) -> list[dict[str, object]]:
         """Structured details (e.g. one entry per bad row) for JSON output."""
         return []
+
+
+def problem_list(header: str, problems: Sequence[object], *, limit: int = 50) -> str:
+    """A message: ``header``, then one indented line per problem, cut at ``limit``.
+
+    Examples
+    --------
+    >>> print(problem_list("a.csv: 3 problems", ["x", "y", "z"], limit=2))
+    a.csv: 3 problems
+      x
+      y
+      ... and 1 more (use --json to see them all)
+    """
+    lines = [header, *(f"  {p}" for p in problems[:limit])]
+    if len(problems) > limit:
+        lines.append(f"  ... and {len(problems) - limit} more (use --json to see them all)")
+    return "\n".join(lines)

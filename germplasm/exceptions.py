@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from breedhub.errors import BreedhubError
+from breedhub.errors import BreedhubError, problem_list
 
 
 class GermplasmError(BreedhubError):
@@ -84,13 +84,10 @@ class ValidationError(GermplasmError):
         self.problems = sorted(problems, key=lambda p: (p.row, p.column))
         super().__init__(self._message())
 
-    def _message(self, limit: int = 50) -> str:
+    def _message(self) -> str:
         n = len(self.problems)
-        lines = [f"{self.source}: {n} problem{'s' if n != 1 else ''}, nothing was imported"]
-        lines += [f"  {p}" for p in self.problems[:limit]]
-        if n > limit:
-            lines.append(f"  ... and {n - limit} more (use --json to see them all)")
-        return "\n".join(lines)
+        header = f"{self.source}: {n} problem{'s' if n != 1 else ''}, nothing was imported"
+        return problem_list(header, self.problems)
 
     def details(self) -> list[dict[str, object]]:
         return [asdict(p) for p in self.problems]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from breedhub.errors import BreedhubError
+from breedhub.errors import BreedhubError, problem_list
 
 
 class PipelineError(BreedhubError):
@@ -65,13 +65,11 @@ class ConfigError(PipelineError):
         self.problems = sorted(problems, key=lambda p: (p.file, p.row, p.column))
         super().__init__(self._message())
 
-    def _message(self, limit: int = 100) -> str:
+    def _message(self) -> str:
         n = len(self.problems)
-        lines = [f"{n} problem{'s' if n != 1 else ''}, nothing was run:"]
-        lines += [f"  {p}" for p in self.problems[:limit]]
-        if n > limit:
-            lines.append(f"  ... and {n - limit} more (use --json to see them all)")
-        return "\n".join(lines)
+        return problem_list(
+            f"{n} problem{'s' if n != 1 else ''}, nothing was run:", self.problems, limit=100
+        )
 
     def details(self) -> list[dict[str, object]]:
         return [asdict(p) for p in self.problems]
