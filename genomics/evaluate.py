@@ -322,6 +322,7 @@ def _read_variants(
                 dosage[i] = sum(a == 1 for a in gt)
             if samples and not (dosage > 0).any():
                 continue
+            assert rec.ref is not None  # a record with ALT alleles has a REF
             key = (rec.chrom, rec.pos, rec.ref.upper(), rec.alts[0].upper())
             out.setdefault(key, dosage)
     return samples, out

@@ -546,6 +546,7 @@ def split_regions(
             raise ValueError(f"{label} must be a positive integer, not {value!r}")
     total = sum(length for _, length in lengths)
     regions: list[str] = []
+    starts: Sequence[int]
     for name, length in lengths:
         if size is not None:
             starts = range(0, length, size)

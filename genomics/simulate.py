@@ -509,6 +509,7 @@ def _sites_to_variants(
     inserted = rng.integers(0, 4, (n, max_indel), dtype=np.uint8)
     other = rng.integers(1, 4, n, dtype=np.uint8)
     pos = sites.astype(np.int64).copy()
+    p: int | np.ndarray  # the anchor being left-aligned, then the anchors of the sites kept
     for i in np.flatnonzero(is_del):  # left-align: one loop per deletion, not per base
         p, d = int(pos[i]), int(size[i])
         while p > 0 and p + d < length and seq[p] < 4 and seq[p] == seq[p + d]:
@@ -818,7 +819,8 @@ def write_truth_vcf(
             "pass the reference the population was simulated on"
         )
     rank = {name: i for i, name in enumerate(lengths)}
-    order = np.lexsort((population.pos, [rank[c] for c in population.contig.tolist()]))
+    # numpy's stub takes no tuple mixing an array and a list, which lexsort accepts
+    order = np.lexsort((population.pos, [rank[c] for c in population.contig.tolist()]))  # type: ignore[arg-type]
     params = json.dumps(population.parameters, sort_keys=True, default=str)
     header = [
         "##fileformat=VCFv4.2",
@@ -845,7 +847,8 @@ def write_truth_vcf(
         chunks.append(genotypes[row * width : (row + 1) * width])
     csi = max(lengths.values(), default=0) >= 2**29
     with atomic_output(path) as tmp:
-        out = pysam.BGZFile(str(tmp), "wb")
+        # pysam's stub makes mode and index required; both default to None at runtime
+        out = pysam.BGZFile(str(tmp), "wb")  # type: ignore[call-arg]
         try:
             out.write(b"".join(chunks))
         finally:

@@ -183,7 +183,9 @@ def _conflicting_puids(session: Session, df: pl.DataFrame) -> list[Problem]:
 
 def _institute_ids(session: Session, codes: set[str]) -> dict[str, int]:
     have = dict(
-        session.execute(select(Institute.code, Institute.id).where(Institute.code.in_(codes))).all()
+        session.execute(select(Institute.code, Institute.id).where(Institute.code.in_(codes)))
+        .tuples()
+        .all()
     )
     for code in sorted(codes - set(have)):
         inst = Institute(code=code, country=code[:3])

@@ -271,12 +271,16 @@ def _accessions(session: Session, df: pl.DataFrame) -> pl.DataFrame:
     for inst in pairs["instcode"].unique().to_list():
         nums = pairs.filter(pl.col("instcode") == inst)["accenumb"].to_list()
         for part in chunked(nums):
-            found += session.execute(
-                select(Institute.code, Accession.accenumb, Accession.id, SpeciesRow.key)
-                .join(Institute, Institute.id == Accession.institute_id)
-                .join(SpeciesRow, SpeciesRow.id == Accession.species_id)
-                .where(Institute.code == inst, Accession.accenumb.in_(part))
-            ).all()
+            found += (
+                session.execute(
+                    select(Institute.code, Accession.accenumb, Accession.id, SpeciesRow.key)
+                    .join(Institute, Institute.id == Accession.institute_id)
+                    .join(SpeciesRow, SpeciesRow.id == Accession.species_id)
+                    .where(Institute.code == inst, Accession.accenumb.in_(part))
+                )
+                .tuples()
+                .all()
+            )
     return pl.DataFrame(
         found,
         schema={
@@ -328,12 +332,14 @@ def _design_problems(session: Session, df: pl.DataFrame) -> list[Problem]:
     trial_species = dict(
         session.execute(
             select(Trial.name, SpeciesRow.key).join(SpeciesRow, SpeciesRow.id == Trial.species_id)
-        ).all()
+        )
+        .tuples()
+        .all()
     )
     study_trial = dict(
-        session.execute(
-            select(Study.name, Trial.name).join(Trial, Trial.id == Study.trial_id)
-        ).all()
+        session.execute(select(Study.name, Trial.name).join(Trial, Trial.id == Study.trial_id))
+        .tuples()
+        .all()
     )
     out += _one_value_per_key(
         df.filter(pl.col("species").is_not_null()), "trial", "species", trial_species
@@ -402,7 +408,7 @@ def _get_or_create(
 
 
 def _write(session: Session, df: pl.DataFrame, report: ImportReport) -> None:
-    species_ids = dict(session.execute(select(SpeciesRow.key, SpeciesRow.id)).all())
+    species_ids = dict(session.execute(select(SpeciesRow.key, SpeciesRow.id)).tuples().all())
     study_ids: dict[str, int] = {}
     design = df.group_by("study").agg(
         pl.col("trial", "location", "year", "season", "species").first()

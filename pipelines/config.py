@@ -32,7 +32,7 @@ import re
 from collections.abc import Callable, Mapping
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import yaml
 from sqlalchemy import Engine, func, select
@@ -126,6 +126,7 @@ def schema_problems(
     if any(e.validator == "dependentRequired" and not e.absolute_path for e in errors):
         # "fastq2 without fastq1" says more than "give fastq1 or bam"
         errors = [e for e in errors if e.validator != "anyOf" or e.absolute_path]
+    reason: str | None
     for err in errors:
         path = list(err.absolute_path)
         kind = err.validator
@@ -618,7 +619,9 @@ def _variants_db_problems(resolved: dict[str, Any], engine: Engine) -> list[Prob
                     select(Sample.name, Sample.accession_id).where(
                         Sample.name.in_(names[i : i + 500])
                     )
-                ).all()
+                )
+                .tuples()
+                .all()
             )
         name = resolved.get("name")
         dataset = None
@@ -627,6 +630,7 @@ def _variants_db_problems(resolved: dict[str, Any], engine: Engine) -> list[Prob
             dataset = ds.first()
         earlier = (dataset.provenance or {}).get("run_dir") if dataset is not None else None
         if dataset is not None and not (earlier and earlier == info.get("run_dir")):
+            assert isinstance(name, str)  # a dataset is only looked up by a str name
             problems.append(
                 Problem(
                     file, 0, "name", name,
@@ -723,7 +727,7 @@ def _predict_db_problems(resolved: dict[str, Any], engine: Engine) -> list[Probl
         return [v if isinstance(v, str) else "" for v in value] if isinstance(value, list) else []
 
     traits, trial_names = strings("traits"), strings("trials")
-    folds = resolved.get("folds") if isinstance(resolved.get("folds"), int) else 5
+    folds = cast(int, resolved.get("folds")) if isinstance(resolved.get("folds"), int) else 5
     name = resolved.get("genotype_dataset")
     if not isinstance(name, str):
         return problems

@@ -159,7 +159,9 @@ def register_model_run(
                 select(ObservationVariable.name, ObservationVariable.id).where(
                     ObservationVariable.name.in_(names)
                 )
-            ).all()
+            )
+            .tuples()
+            .all()
         )
         missing = [n for n in names if n not in var_ids]
         if missing:

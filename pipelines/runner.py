@@ -314,6 +314,7 @@ def run_workflow(
         job_id = None  # a dry run is not a job
     else:
         with transaction(engine) as s:
+            job: Job | None
             if job_id is None:
                 job = Job(kind=f"{JOB_KIND_PREFIX}{kind}", status="queued", user_id=user_id,
                           parameters=parameters)  # fmt: skip

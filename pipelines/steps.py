@@ -266,7 +266,9 @@ def export_phenotypes(
                 select(ObservationVariable.name, ObservationVariable.id).where(
                     ObservationVariable.name.in_(list(traits))
                 )
-            ).all()
+            )
+            .tuples()
+            .all()
         )
         missing = [t for t in traits if t not in var_ids]
         if missing:
@@ -274,7 +276,7 @@ def export_phenotypes(
         trial_ids = None
         if trials:
             found = dict(
-                s.execute(select(Trial.name, Trial.id).where(Trial.name.in_(trials))).all()
+                s.execute(select(Trial.name, Trial.id).where(Trial.name.in_(trials))).tuples().all()
             )
             absent = [t for t in trials if t not in found]
             if absent:
@@ -444,6 +446,7 @@ def register_predictions(
     with transaction(engine) as s:
         ds = _dataset(s, dataset)
         species = s.scalar(select(SpeciesRow.key).where(SpeciesRow.id == ds.species_id))
+        assert species is not None  # species_id is a non-null foreign key to species
         samples = _dataset_samples(s, ds.id)
         earlier = [
             mr

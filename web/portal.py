@@ -82,9 +82,9 @@ def home() -> str:
     session = get_session()
     species = _species_rows()
     counts = dict(
-        session.execute(
-            select(Accession.species_id, func.count()).group_by(Accession.species_id)
-        ).all()
+        session.execute(select(Accession.species_id, func.count()).group_by(Accession.species_id))
+        .tuples()
+        .all()
     )
     cards = [{"species": s, "count": counts.get(s.id, 0)} for s in species]
     return render_template(
