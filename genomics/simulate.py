@@ -47,8 +47,24 @@ from genomics.exceptions import InputFileError
 from genomics.files import atomic_output
 
 
+class _Phased:
+    """Views of ``haplotypes`` (individuals, ploidy, markers), int8 alleles 0/1."""
+
+    haplotypes: np.ndarray
+
+    @property
+    def dosages(self) -> np.ndarray:
+        """(individuals, markers) int8 count of allele 1 (ALT)."""
+        return self.haplotypes.sum(axis=1, dtype=np.int8)
+
+    @property
+    def genotype_calls(self) -> np.ndarray:
+        """(markers, individuals, ploidy) GT array in scikit-allel's layout."""
+        return np.ascontiguousarray(self.haplotypes.transpose(2, 0, 1))
+
+
 @dataclass
-class GenotypeSimulation:
+class GenotypeSimulation(_Phased):
     """Phased genotypes of a simulated population."""
 
     haplotypes: np.ndarray  # (individuals, ploidy, markers) int8 alleles 0/1
@@ -56,16 +72,6 @@ class GenotypeSimulation:
     pos_cm: np.ndarray  # (markers,) genetic position in cM
     pos_bp: np.ndarray  # (markers,) physical position
     ids: list[str]
-
-    @property
-    def dosages(self) -> np.ndarray:
-        """(individuals, markers) count of allele 1."""
-        return self.haplotypes.sum(axis=1, dtype=np.int8)
-
-    @property
-    def genotype_calls(self) -> np.ndarray:
-        """(markers, individuals, ploidy) GT array in scikit-allel's layout."""
-        return np.ascontiguousarray(self.haplotypes.transpose(2, 0, 1))
 
 
 def _generation_selfings(generation: str) -> int:
@@ -413,7 +419,7 @@ def simulate_reference(
 
 
 @dataclass
-class SimulatedPopulation:
+class SimulatedPopulation(_Phased):
     """Phased genotypes of simulated samples at variants with known alleles.
 
     Attributes
@@ -450,16 +456,6 @@ class SimulatedPopulation:
     @property
     def n_variants(self) -> int:
         return int(self.pos.size)
-
-    @property
-    def dosages(self) -> np.ndarray:
-        """(samples, variants) int8 count of ALT alleles."""
-        return self.haplotypes.sum(axis=1, dtype=np.int8)
-
-    @property
-    def genotype_calls(self) -> np.ndarray:
-        """(variants, samples, ploidy) GT array in scikit-allel's layout."""
-        return np.ascontiguousarray(self.haplotypes.transpose(2, 0, 1))
 
     @property
     def is_snp(self) -> np.ndarray:
