@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 from sqlalchemy import Engine, delete, select
 
+from genomics.files import atomic_output
 from pipelines.exceptions import PipelineError
 
 __all__ = [
@@ -45,20 +46,15 @@ __all__ = [
 
 def write_json(path: str | os.PathLike[str], obj: Any) -> Path:
     """Write ``obj`` as JSON to ``path`` atomically."""
-    p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    tmp = p.with_name(f".{p.name}.part")
-    tmp.write_text(json.dumps(obj, indent=2, default=str) + "\n", encoding="utf-8")
-    os.replace(tmp, p)
-    return p
+    with atomic_output(path) as tmp:
+        tmp.write_text(json.dumps(obj, indent=2, default=str) + "\n", encoding="utf-8")
+    return Path(path)
 
 
 def _copy(src: Path, dest: Path) -> Path:
     """Copy ``src`` to ``dest`` through a temporary name (never a half file)."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_name(f".{dest.name}.part")
-    shutil.copyfile(src, tmp)
-    os.replace(tmp, dest)
+    with atomic_output(dest) as tmp:
+        shutil.copyfile(src, tmp)
     return dest
 
 
@@ -295,12 +291,9 @@ def export_phenotypes(
         counts[trait] = sum(v is not None for v in columns[trait])
     df = pl.DataFrame(columns, schema={"sample_id": pl.String, "accession": pl.String,
                                        **{t: pl.Float64 for t in traits}})  # fmt: skip
-    p = Path(out)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    tmp = p.with_name(f".{p.name}.part")
-    df.write_csv(tmp)
-    os.replace(tmp, p)
-    return {"file": str(p), "samples": len(samples), "phenotyped": counts}
+    with atomic_output(out) as tmp:
+        df.write_csv(tmp)
+    return {"file": str(out), "samples": len(samples), "phenotyped": counts}
 
 
 def _score(cv: Mapping[str, Any]) -> float:
@@ -383,13 +376,9 @@ def fit_selected(
         genotypes_sha256=data_checksum(geno.dosages), marker_ids=geno.marker_ids,
     )  # fmt: skip
     gebv = model.predict(geno.dosages)
-    out = Path(gebv_out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.part")
-    pl.DataFrame({"sample_id": geno.sample_ids, "gebv": np.asarray(gebv, dtype=float)}).write_csv(
-        tmp
-    )
-    os.replace(tmp, out)
+    with atomic_output(gebv_out) as tmp:
+        gebv_table = {"sample_id": geno.sample_ids, "gebv": np.asarray(gebv, dtype=float)}
+        pl.DataFrame(gebv_table).write_csv(tmp)
     info = {k: v for k, v in model.info_.items() if isinstance(v, (int, float, str))}
     summary = {
         cv["method"]: {
@@ -408,7 +397,7 @@ def fit_selected(
         "n_phenotyped": int(np.sum(~np.isnan(y))),
         "n_genotyped": len(geno.sample_ids),
         "model": str(Path(model_out).absolute()),
-        "gebv": str(out.absolute()),
+        "gebv": str(Path(gebv_out).absolute()),
     }
 
 
