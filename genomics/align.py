@@ -716,6 +716,34 @@ def _quality_scores(quals: list[str]) -> list[int]:
     return np.add.reduceat(values, starts, dtype=np.int64).tolist()
 
 
+def _mate_line(
+    qn: str,
+    flag: int,
+    hit: tuple,
+    mate_hit: tuple,
+    mate: str,
+    seq: str,
+    qual: str,
+    rg: str,
+    mate_score: int,
+    comp: dict[int, int],
+) -> str:
+    """The SAM line of one uniquely mapped mate of a pair whose other mate maps uniquely too.
+
+    ``flag`` holds the pair bits; the strand bits come from ``hit`` and ``mate_hit``, and the
+    read is reverse-complemented when ``hit`` is on the reverse strand.
+    """
+    if hit[3]:
+        flag |= 0x10
+        seq, qual = seq.translate(comp)[::-1], qual[::-1]
+    if mate_hit[3]:
+        flag |= 0x20
+    return (
+        f"{qn}\t{flag}\t{hit[0]}\t{hit[1] + 1}\t{hit[6]}\t{hit[10]}\t{mate}\t{seq}\t{qual}\t"
+        f"NM:i:{hit[8]}\tAS:i:{hit[9]}\t{rg}\tMC:Z:{mate_hit[10]}\tms:i:{mate_score}\n"
+    )
+
+
 _MAPPER: _Mapper | None = None  # set while forking the workers, under _FORK_LOCK
 _FORK_LOCK = threading.Lock()
 
@@ -769,26 +797,8 @@ def _map_pairs(
                 mate1, mate2 = f"=\t{b[1] + 1}\t{t}", f"=\t{a[1] + 1}\t{-t}"
             else:
                 mate1, mate2 = f"{b[0]}\t{b[1] + 1}\t0", f"{a[0]}\t{a[1] + 1}\t0"
-            flag = 0x43 if proper else 0x41
-            if ar:
-                flag |= 0x10
-                s1, q1 = s1.translate(comp)[::-1], q1[::-1]
-            if br:
-                flag |= 0x20
-            add(
-                f"{qn}\t{flag}\t{a[0]}\t{a[1] + 1}\t{a[6]}\t{a[10]}\t{mate1}\t{s1}\t{q1}\t"
-                f"NM:i:{a[8]}\tAS:i:{a[9]}\t{rg}\tMC:Z:{b[10]}\tms:i:{sc2}\n"
-            )
-            flag = 0x83 if proper else 0x81
-            if br:
-                flag |= 0x10
-                s2, q2 = s2.translate(comp)[::-1], q2[::-1]
-            if ar:
-                flag |= 0x20
-            add(
-                f"{qn}\t{flag}\t{b[0]}\t{b[1] + 1}\t{b[6]}\t{b[10]}\t{mate2}\t{s2}\t{q2}\t"
-                f"NM:i:{b[8]}\tAS:i:{b[9]}\t{rg}\tMC:Z:{a[10]}\tms:i:{sc1}\n"
-            )
+            add(_mate_line(qn, 0x43 if proper else 0x41, a, b, mate1, s1, q1, rg, sc2, comp))
+            add(_mate_line(qn, 0x83 if proper else 0x81, b, a, mate2, s2, q2, rg, sc1, comp))
             continue
         p1 = p2 = 0
         proper = False

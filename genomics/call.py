@@ -54,7 +54,7 @@ import pysam.bcftools
 from scipy import optimize, special
 
 from genomics.exceptions import InputFileError, ToolError
-from genomics.files import atomic_output
+from genomics.files import atomic_output, check_vcf_gz, remove_stale_index, vcf_index_path
 
 __all__ = ["CALLERS", "PRIORS", "DosageCalls", "call_variants", "gather_vcfs", "genotype_dosages"]
 
@@ -969,6 +969,14 @@ def _fai_digest(reference: Path, contigs: dict[str, int]) -> str:
     return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
 
 
+def _check_path_list(name: str, value: object, kind: str) -> None:
+    """Raise unless ``value`` is a non-empty sequence (not one path) of ``kind`` file paths."""
+    if isinstance(value, (str, bytes, os.PathLike)) or not isinstance(value, Sequence):
+        raise TypeError(f"{name} must be a list of {kind} paths, not {value!r}")
+    if not value:
+        raise ValueError(f"{name} is empty; pass at least one {kind}")
+
+
 def _gather(
     pieces: list[str], out_vcf: Path, workdir: str, provenance: dict[str, Any], csi: bool
 ) -> None:
@@ -981,13 +989,10 @@ def _gather(
     lines = os.path.join(workdir, "provenance.txt")
     with open(lines, "w") as fh:
         fh.write("##breedhub_call=" + json.dumps(provenance, separators=(",", ":")) + "\n")
-    suffix = ".csi" if csi else ".tbi"
-    with atomic_output(out_vcf) as tmp, atomic_output(str(out_vcf) + suffix) as tmp_index:
+    with atomic_output(out_vcf) as tmp, atomic_output(vcf_index_path(out_vcf, csi)) as tmp_index:
         _bcftools("annotate", "-h", lines, "--no-version", "-Oz", "-o", str(tmp), merged)
         _bcftools("index", "-c" if csi else "-t", "-o", str(tmp_index), str(tmp))
-    other = Path(str(out_vcf) + (".tbi" if csi else ".csi"))
-    if other.exists():  # a stale index of an earlier run would shadow the new one
-        other.unlink()
+    remove_stale_index(out_vcf, csi)
 
 
 def call_variants(
@@ -1086,10 +1091,7 @@ def call_variants(
     """
     from breedhub import __version__
 
-    if isinstance(bams, (str, bytes, os.PathLike)) or not isinstance(bams, Sequence):
-        raise TypeError(f"bams must be a list of BAM paths, not {bams!r}")
-    if not bams:
-        raise ValueError("bams is empty; pass at least one BAM")
+    _check_path_list("bams", bams, "BAM")
     ploidy = _check_ploidy(ploidy)
     threads = _check_count("threads", threads, 1)
     min_mapq = _check_count("min_mapq", min_mapq, 0)
@@ -1106,8 +1108,7 @@ def call_variants(
     if prior not in PRIORS:
         raise ValueError(f"prior must be one of {PRIORS}, not {prior!r}")
     out = Path(out_vcf)
-    if not out.name.endswith(".vcf.gz"):
-        raise ValueError(f"out_vcf must end in .vcf.gz (bgzipped VCF), not {out.name!r}")
+    check_vcf_gz(out)
     reference = Path(reference)
     contigs = _read_reference(reference)
     bam_paths = [Path(b) for b in bams]
@@ -1237,13 +1238,9 @@ def gather_vcfs(parts: Sequence[str | os.PathLike[str]], out_vcf: str | os.PathL
     """
     from breedhub import __version__
 
-    if isinstance(parts, (str, bytes, os.PathLike)) or not isinstance(parts, Sequence):
-        raise TypeError(f"parts must be a list of VCF paths, not {parts!r}")
-    if not parts:
-        raise ValueError("parts is empty; pass at least one VCF")
+    _check_path_list("parts", parts, "VCF")
     out = Path(out_vcf)
-    if not out.name.endswith(".vcf.gz"):
-        raise ValueError(f"out_vcf must end in .vcf.gz (bgzipped VCF), not {out.name!r}")
+    check_vcf_gz(out)
     paths = [Path(p) for p in parts]
     samples: list[str] | None = None
     longest = 0

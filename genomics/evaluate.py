@@ -33,7 +33,7 @@ import pysam
 import pysam.bcftools
 
 from genomics.exceptions import InputFileError, ToolError
-from genomics.files import atomic_output
+from genomics.files import atomic_output, check_vcf_gz, remove_stale_index, vcf_index_path
 
 __all__ = ["ClassCounts", "Comparison", "compare_to_truth", "normalise_vcf"]
 
@@ -239,14 +239,12 @@ def normalise_vcf(
     [(2, 'CA', 'C'), (5, 'A', 'G')]
     """
     vcf, reference, out = Path(vcf), Path(reference), Path(out_vcf)
-    if not out.name.endswith(".vcf.gz"):
-        raise ValueError(f"out_vcf must end in .vcf.gz (bgzipped VCF), not {out.name!r}")
+    check_vcf_gz(out)
     if not vcf.is_file():
         raise InputFileError(vcf, "no such VCF")
     lengths = _reference_lengths(reference)
     csi = bool(lengths) and max(lengths.values()) > _TBI_MAX_LENGTH
-    suffix = ".csi" if csi else ".tbi"
-    with atomic_output(out) as tmp, atomic_output(str(out) + suffix) as tmp_index:
+    with atomic_output(out) as tmp, atomic_output(vcf_index_path(out, csi)) as tmp_index:
         try:
             pysam.bcftools.norm(
                 "-m", "-any", "-f", str(reference), "-Oz", "-o", str(tmp), str(vcf),
@@ -277,9 +275,7 @@ def normalise_vcf(
                     vcf, "records are not sorted; sort it with `bcftools sort`"
                 ) from None
             raise ToolError(f"bcftools index failed on {vcf}: {_tail(str(exc))}") from None
-    other = Path(str(out) + (".tbi" if csi else ".csi"))
-    if other.exists():  # a stale index of an earlier run would shadow the new one
-        other.unlink()
+    remove_stale_index(out, csi)
     return out
 
 

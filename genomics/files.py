@@ -44,6 +44,22 @@ def atomic_output(path: str | os.PathLike[str]) -> Iterator[Path]:
             tmp.unlink()
 
 
+def vcf_index_path(vcf: str | os.PathLike[str], csi: bool) -> str:
+    """The index path beside a bgzipped VCF: ``.csi`` when ``csi``, else tabix's ``.tbi``."""
+    return f"{vcf}.{'csi' if csi else 'tbi'}"
+
+
+def remove_stale_index(vcf: str | os.PathLike[str], csi: bool) -> None:
+    """Delete the other kind of index beside ``vcf``, left by an earlier run, that would shadow it."""
+    Path(vcf_index_path(vcf, not csi)).unlink(missing_ok=True)
+
+
+def check_vcf_gz(out: Path) -> None:
+    """Raise ValueError unless ``out``'s name ends in ``.vcf.gz``."""
+    if not out.name.endswith(".vcf.gz"):
+        raise ValueError(f"out_vcf must end in .vcf.gz (bgzipped VCF), not {out.name!r}")
+
+
 def is_gzip(path: str | os.PathLike[str]) -> bool:
     """Whether the file starts with the gzip magic bytes (BGZF included)."""
     with open(path, "rb") as fh:

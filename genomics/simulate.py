@@ -44,7 +44,7 @@ from typing import IO, Any
 import numpy as np
 
 from genomics.exceptions import InputFileError
-from genomics.files import atomic_output
+from genomics.files import atomic_output, vcf_index_path
 
 
 class _Phased:
@@ -849,7 +849,7 @@ def write_truth_vcf(
             out.write(b"".join(chunks))
         finally:
             out.close()
-    with atomic_output(f"{path}.{'csi' if csi else 'tbi'}") as tmp_index:
+    with atomic_output(vcf_index_path(path, csi)) as tmp_index:
         pysam.tabix_index(str(path), preset="vcf", force=True, csi=csi, index=str(tmp_index))
     return path
 

@@ -44,7 +44,7 @@ import h5py
 import numpy as np
 
 from genomics.exceptions import InputFileError
-from genomics.files import GZIP_MAGIC, atomic_output
+from genomics.files import GZIP_MAGIC, atomic_output, remove_stale_index, vcf_index_path
 from genomics.variables import BY_NAME
 
 STRING = h5py.string_dtype()
@@ -1475,10 +1475,10 @@ def store_to_vcf(h5: str | os.PathLike[str], out_vcf: str | os.PathLike[str]) ->
                         rows.append(fixed.encode())
                         rows.append(calls[k])
                     out.write(b"".join(rows))
-            index = Path(f"{out_vcf}.{'csi' if csi else 'tbi'}")
+            index = Path(vcf_index_path(out_vcf, csi))
             tmp_index = stack.enter_context(atomic_output(index))
             pysam.tabix_index(str(tmp), preset="vcf", force=True, index=str(tmp_index), csi=csi)
-        Path(f"{out_vcf}.{'tbi' if csi else 'csi'}").unlink(missing_ok=True)  # a stale index
+        remove_stale_index(out_vcf, csi)
     return out_vcf
 
 
