@@ -155,6 +155,15 @@ def check_fixed(fixed: Any, n_samples: int) -> np.ndarray:
     return f
 
 
+def _check_int(name: str, value: Any, *, minimum: int) -> int:
+    """An integer option of at least ``minimum`` (bools refused), as a plain ``int``."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an integer, not {type(value).__name__}")
+    if value < minimum:
+        raise InputError(f"{name} must be {minimum} or more, not {value}")
+    return int(value)
+
+
 def _some(idx: np.ndarray, k: int = 8) -> str:
     shown = ", ".join(str(int(i)) for i in idx[:k])
     return shown + (f" and {len(idx) - k} more" if len(idx) > k else "")

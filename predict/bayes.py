@@ -69,7 +69,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from predict.base import GenomicModel
+from predict.base import GenomicModel, _check_int
 from predict.exceptions import ConvergenceError, InputError, PredictError
 
 __all__ = ["BayesB", "BayesCPi", "BayesianLasso", "effective_sample_size", "geweke_z"]
@@ -205,14 +205,6 @@ def geweke_z(trace: Any, *, first: float = 0.1, last: float = 0.5) -> float:
 # ---------------------------------------------------------------- options
 
 
-def _int_option(name: str, value: Any, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an integer, not {type(value).__name__}")
-    if value < minimum:
-        raise InputError(f"{name} must be {minimum} or more, not {value}")
-    return int(value)
-
-
 def _float_option(
     name: str, value: Any, *, low: float = 0.0, high: float = math.inf, closed: bool = False
 ) -> float:
@@ -269,10 +261,10 @@ class _BayesRegression(GenomicModel):
         scale_e: float | None,
         **model_params: Any,
     ):
-        n_iter = _int_option("n_iter", n_iter, 1)
-        burn_in = _int_option("burn_in", burn_in, 0)
-        thin = _int_option("thin", thin, 1)
-        seed = _int_option("seed", seed, 0)
+        n_iter = _check_int("n_iter", n_iter, minimum=1)
+        burn_in = _check_int("burn_in", burn_in, minimum=0)
+        thin = _check_int("thin", thin, minimum=1)
+        seed = _check_int("seed", seed, minimum=0)
         if seed >= 2**32:
             raise InputError(f"seed must be below 2**32, not {seed}")
         if (n_iter - burn_in) // thin < 2:

@@ -59,7 +59,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from predict.base import GenomicModel
+from predict.base import GenomicModel, _check_int
 from predict.exceptions import ConvergenceError, InputError
 
 __all__ = ["CNN1D", "MLP"]
@@ -100,14 +100,6 @@ def _dense_head(n_in: int, hidden: Sequence[int], dropout: float) -> list[nn.Mod
         n_in = h
     layers.append(nn.Linear(n_in, 1))
     return layers
-
-
-def _check_int(name: str, value: Any, *, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an integer, not {type(value).__name__}")
-    if value < minimum:
-        raise InputError(f"{name} must be {minimum} or more, not {value}")
-    return int(value)
 
 
 def _check_float(
