@@ -40,11 +40,11 @@ from typing import Any
 # Keep this script's own folder off the import path (bench/ holds scripts named like packages).
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
-from genomics.align import align_reads  # noqa: E402
-from genomics.call import call_variants  # noqa: E402
-from genomics.evaluate import compare_to_truth  # noqa: E402
-from genomics.reference import index_reference  # noqa: E402
-from genomics.simulate import simulate_dataset  # noqa: E402
+from breedhub.genomics.align import align_reads  # noqa: E402
+from breedhub.genomics.call import call_variants  # noqa: E402
+from breedhub.genomics.evaluate import compare_to_truth  # noqa: E402
+from breedhub.genomics.reference import index_reference  # noqa: E402
+from breedhub.genomics.simulate import simulate_dataset  # noqa: E402
 
 KEYS = [
     "snp_precision",

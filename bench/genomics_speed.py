@@ -47,7 +47,7 @@ import json, sys, time
 kind, src, dst = sys.argv[1:4]
 t0 = time.perf_counter()
 if kind == "ours":
-    from genomics.store import vcf_to_store
+    from breedhub.genomics.store import vcf_to_store
     vcf_to_store(src, dst, ploidy=2)
 else:
     import allel
@@ -71,9 +71,9 @@ def best_of(fn: Any, reps: int) -> float:
 
 
 def bench_align(work: Path, threads: int, depth: float, length: int, reps: int) -> dict[str, Any]:
-    from genomics.align import align_reads
-    from genomics.reference import index_reference
-    from genomics.simulate import simulate_dataset
+    from breedhub.genomics.align import align_reads
+    from breedhub.genomics.reference import index_reference
+    from breedhub.genomics.simulate import simulate_dataset
 
     ds = simulate_dataset(
         work / "sim", ploidy=2, n_samples=2, depth=depth, n_contigs=3, contig_length=length, seed=3
@@ -129,10 +129,10 @@ def _lines(path: Path):  # type: ignore[no-untyped-def]
 
 
 def bench_call(work: Path, n_samples: int, depth: float, length: int, reps: int) -> dict[str, Any]:
-    from genomics.align import align_reads
-    from genomics.call import call_variants
-    from genomics.reference import index_reference
-    from genomics.simulate import simulate_dataset
+    from breedhub.genomics.align import align_reads
+    from breedhub.genomics.call import call_variants
+    from breedhub.genomics.reference import index_reference
+    from breedhub.genomics.simulate import simulate_dataset
 
     ds = simulate_dataset(
         work / "sim",

@@ -52,8 +52,7 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__)
 import numpy as np  # noqa: E402
 import polars as pl  # noqa: E402
 
-from breedhub.testing import PostgresServer, find_pg_bindir  # noqa: E402
-from germplasm import (  # noqa: E402
+from breedhub.germplasm import (  # noqa: E402
     AccessionQuery,
     TraitRange,
     accession_detail,
@@ -64,9 +63,10 @@ from germplasm import (  # noqa: E402
     search_accessions,
     session_factory,
 )
-from germplasm.mcpd import COLLSRC, COLUMNS, SAMPSTAT, countries  # noqa: E402
-from germplasm.passport import import_passport  # noqa: E402
-from germplasm.phenotypes import LONG_COLUMNS, import_observations  # noqa: E402
+from breedhub.germplasm.mcpd import COLLSRC, COLUMNS, SAMPSTAT, countries  # noqa: E402
+from breedhub.germplasm.passport import import_passport  # noqa: E402
+from breedhub.germplasm.phenotypes import LONG_COLUMNS, import_observations  # noqa: E402
+from breedhub.testing import PostgresServer, find_pg_bindir  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 OBS_PER_FILE = 1_000_000

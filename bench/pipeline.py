@@ -90,10 +90,10 @@ def main() -> None:
     work = args.workdir or Path(tempfile.mkdtemp(prefix="bench_pipeline_"))
     work.mkdir(parents=True, exist_ok=True)
 
-    from genomics.simulate import simulate_dataset
-    from germplasm import default_registry, init_database, load_traits, make_engine
-    from germplasm.passport import import_passport
-    from pipelines.runner import run_workflow
+    from breedhub.genomics.simulate import simulate_dataset
+    from breedhub.germplasm import default_registry, init_database, load_traits, make_engine
+    from breedhub.germplasm.passport import import_passport
+    from breedhub.pipelines.runner import run_workflow
 
     print(
         f"simulating {n_samples} samples at {args.depth:g}x over {genome_mb:g} Mb ...", flush=True

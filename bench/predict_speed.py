@@ -256,8 +256,8 @@ STEP_ORDER = [
 
 def _instrument(times: dict[str, float]) -> None:
     """Time the steps of GBLUP.fit/predict by wrapping the functions they call (this process)."""
-    import predict.base as base
-    import predict.gblup as gb
+    import breedhub.predict.base as base
+    import breedhub.predict.gblup as gb
 
     def wrap(owner: Any, name: str, key: str) -> None:
         f = getattr(owner, name)
@@ -281,7 +281,7 @@ def _instrument(times: dict[str, float]) -> None:
 
 
 def child_gblup_ours(data: Path) -> dict[str, Any]:
-    from predict.gblup import GBLUP
+    from breedhub.predict.gblup import GBLUP
 
     X, y, g = load_case(data)
     steps: dict[str, float] = {}
@@ -306,7 +306,7 @@ def child_gblup_ours(data: Path) -> dict[str, Any]:
 
 
 def child_bayesb(data: Path, n_short: int, n_long: int) -> dict[str, Any]:
-    from predict.bayes import BayesB
+    from breedhub.predict.bayes import BayesB
 
     X, y, g = load_case(data)
     rng = np.random.default_rng(0)
@@ -401,7 +401,7 @@ def _mlp_reference(
 def child_mlp(data: Path, epochs: int, device: str) -> dict[str, Any]:
     import torch
 
-    from predict.nn import MLP
+    from breedhub.predict.nn import MLP
 
     X, y, g = load_case(data)
     params: dict[str, Any] = {"patience": 10 * (epochs + 1), "device": device}

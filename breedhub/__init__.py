@@ -1,14 +1,18 @@
 """breedhub: germplasm, genotypes and genomic prediction for breeding programmes.
 
-This base package holds what every part shares and nothing else: the version,
-the root of the exception hierarchy (:class:`BreedhubError`), the settings
-(data directory, database URL) and the ``breedhub`` command line. The science
-packages (``germplasm``, ``genomics``, ``predict``) import at most
-:mod:`breedhub.errors` from here.
+Everything installs under this one name, in floors (DESIGN.md; the contract in
+``pyproject.toml`` is checked by import-linter in CI):
+
+- :mod:`breedhub.base`: errors, settings, provenance, argument checks, atomic
+  file output, regions and contigs, the species' ploidy; imports nothing of ours;
+- :mod:`breedhub.germplasm`, :mod:`breedhub.genomics`, :mod:`breedhub.predict`:
+  the science, each on the base alone;
+- :mod:`breedhub.pipelines`, then :mod:`breedhub.web`;
+- the application on top: :mod:`breedhub.cli` and :mod:`breedhub.demo`, which
+  nothing imports.
 """
 
-from breedhub.errors import BreedhubError
-
-__version__ = "0.1.0"
+from breedhub.base.errors import BreedhubError
+from breedhub.base.version import __version__
 
 __all__ = ["BreedhubError", "__version__"]

@@ -14,8 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from breedhub.config import Settings
-from breedhub.errors import BreedhubError
+from breedhub.base.config import Settings
+from breedhub.base.errors import BreedhubError
 
 MARKER = ".breedhub-demo"
 
@@ -70,14 +70,14 @@ def build_demo(
     DemoError
         If ``home`` holds something that is not a demo directory.
     """
-    from germplasm import init_database, load_registry, load_traits, make_engine
-    from germplasm.institutes import upsert_institutes
-    from germplasm.passport import import_passport
-    from germplasm.pedigree import import_pedigree
-    from germplasm.phenotypes import import_observations
-    from germplasm.simulate import simulate_germplasm
-    from germplasm.tabular import write_table
-    from pipelines.demo import genotype_and_predict
+    from breedhub.germplasm import init_database, load_registry, load_traits, make_engine
+    from breedhub.germplasm.institutes import upsert_institutes
+    from breedhub.germplasm.passport import import_passport
+    from breedhub.germplasm.pedigree import import_pedigree
+    from breedhub.germplasm.phenotypes import import_observations
+    from breedhub.germplasm.simulate import simulate_germplasm
+    from breedhub.germplasm.tabular import write_table
+    from breedhub.pipelines.demo import genotype_and_predict
 
     if n_accessions < 10:
         raise ValueError(f"n_accessions must be at least 10, not {n_accessions}")

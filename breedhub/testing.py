@@ -86,7 +86,7 @@ class PostgresServer:
         """Create a database (optionally from a template); return its URL."""
         from sqlalchemy import text
 
-        from germplasm.db import make_engine
+        from breedhub.germplasm.db import make_engine
 
         admin = make_engine(self.url(), isolation_level="AUTOCOMMIT")
         with admin.connect() as c:

@@ -14,21 +14,27 @@ from the species registry.
 - :mod:`genomics.popgen`: allele frequencies, heterozygosity, PCA, LD decay
 """
 
-from genomics.align import AlignmentStats, align_reads, alignment_stats
-from genomics.call import DosageCalls, call_variants, genotype_dosages
-from genomics.evaluate import Comparison, compare_to_truth, normalise_vcf
-from genomics.exceptions import GenomicsError, InputFileError, ToolError
-from genomics.impute import impute_genotypes, impute_vcf, masked_accuracy
-from genomics.popgen import allele_frequencies, heterozygosity, ld_decay, pca, population_report
-from genomics.qc import QCReport, filter_vcf
-from genomics.reference import (
+from breedhub.genomics.align import AlignmentStats, align_reads, alignment_stats
+from breedhub.genomics.call import DosageCalls, call_variants, genotype_dosages
+from breedhub.genomics.evaluate import Comparison, compare_to_truth, normalise_vcf
+from breedhub.genomics.exceptions import GenomicsError, InputFileError, ToolError
+from breedhub.genomics.impute import impute_genotypes, impute_vcf, masked_accuracy
+from breedhub.genomics.popgen import (
+    allele_frequencies,
+    heterozygosity,
+    ld_decay,
+    pca,
+    population_report,
+)
+from breedhub.genomics.qc import QCReport, filter_vcf
+from breedhub.genomics.reference import (
     Reference,
     check_fasta,
     index_reference,
     load_reference,
     split_regions,
 )
-from genomics.simulate import (
+from breedhub.genomics.simulate import (
     gene_drop,
     simulate_dataset,
     simulate_population,
@@ -36,7 +42,13 @@ from genomics.simulate import (
     simulate_reference,
     write_truth_vcf,
 )
-from genomics.store import read_dosages, store_info, store_to_plink, store_to_vcf, vcf_to_store
+from breedhub.genomics.store import (
+    read_dosages,
+    store_info,
+    store_to_plink,
+    store_to_vcf,
+    vcf_to_store,
+)
 
 __all__ = [
     "AlignmentStats",

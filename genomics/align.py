@@ -58,9 +58,9 @@ from typing import IO, Any
 
 import numpy as np
 
-from genomics.exceptions import InputFileError, ToolError
-from genomics.fastq import _LineBlocks, _PairBlocks, _parse_block, _parse_pair_block
-from genomics.files import atomic_output
+from breedhub.genomics.exceptions import InputFileError, ToolError
+from breedhub.genomics.fastq import _LineBlocks, _PairBlocks, _parse_block, _parse_pair_block
+from breedhub.genomics.files import atomic_output
 
 __all__ = ["AlignmentStats", "align_reads", "alignment_stats"]
 
@@ -1132,7 +1132,7 @@ def _interleave(lines1: list[str], lines2: list[str]) -> str:
 
 def _version() -> str:
     try:
-        from breedhub import __version__
+        from breedhub.base.version import __version__
     except ImportError:  # pragma: no cover
         return "unknown"
     return __version__
@@ -1303,7 +1303,7 @@ def align_reads(
             stats = alignment_stats(tmp_bam, reference=fasta, threads=threads)
             provenance = {
                 "software": f"breedhub {_version()}",
-                "function": "genomics.align.align_reads",
+                "function": "breedhub.genomics.align.align_reads",
                 "reference": str(fasta),
                 "reads": [[str(a), None if b is None else str(b)] for a, b in lanes],
                 "parameters": {

@@ -53,8 +53,8 @@ import pysam
 import pysam.bcftools
 from scipy import optimize, special
 
-from genomics.exceptions import InputFileError, ToolError
-from genomics.files import atomic_output, check_vcf_gz, remove_stale_index, vcf_index_path
+from breedhub.genomics.exceptions import InputFileError, ToolError
+from breedhub.genomics.files import atomic_output, check_vcf_gz, remove_stale_index, vcf_index_path
 
 __all__ = ["CALLERS", "PRIORS", "DosageCalls", "call_variants", "gather_vcfs", "genotype_dosages"]
 
@@ -1089,7 +1089,7 @@ def call_variants(
     ... )
     PosixPath('calls.vcf.gz')
     """
-    from breedhub import __version__
+    from breedhub.base.version import __version__
 
     _check_path_list("bams", bams, "BAM")
     ploidy = _check_ploidy(ploidy)
@@ -1132,7 +1132,7 @@ def call_variants(
     ]
     provenance: dict[str, Any] = {
         "software": f"breedhub {__version__}",
-        "function": "genomics.call.call_variants",
+        "function": "breedhub.genomics.call.call_variants",
         "caller": caller,
         "ploidy": ploidy,
         "min_mapq": min_mapq,
@@ -1236,7 +1236,7 @@ def gather_vcfs(parts: Sequence[str | os.PathLike[str]], out_vcf: str | os.PathL
     >>> gather_vcfs(["r0.vcf.gz", "r1.vcf.gz"], "calls.vcf.gz")  # doctest: +SKIP
     PosixPath('calls.vcf.gz')
     """
-    from breedhub import __version__
+    from breedhub.base.version import __version__
 
     _check_path_list("parts", parts, "VCF")
     out = Path(out_vcf)
@@ -1265,7 +1265,7 @@ def gather_vcfs(parts: Sequence[str | os.PathLike[str]], out_vcf: str | os.PathL
             )
     provenance: dict[str, Any] = {
         "software": f"breedhub {__version__}",
-        "function": "genomics.call.gather_vcfs",
+        "function": "breedhub.genomics.call.gather_vcfs",
         "parts": [str(p) for p in paths],
         "samples": samples,
     }

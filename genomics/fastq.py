@@ -23,8 +23,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, NamedTuple
 
-from genomics.exceptions import InputFileError
-from genomics.files import is_gzip, open_text
+from breedhub.genomics.exceptions import InputFileError
+from breedhub.genomics.files import is_gzip, open_text
 
 __all__ = ["FastqRecord", "read_fastq", "read_pairs"]
 

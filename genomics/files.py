@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
-from genomics.exceptions import InputFileError
+from breedhub.genomics.exceptions import InputFileError
 
 GZIP_MAGIC = b"\x1f\x8b"
 

@@ -42,9 +42,9 @@ from typing import Any
 
 import numpy as np
 
-from genomics.exceptions import InputFileError, ToolError
-from genomics.files import atomic_output
-from genomics.qc import (
+from breedhub.genomics.exceptions import InputFileError, ToolError
+from breedhub.genomics.files import atomic_output
+from breedhub.genomics.qc import (
     check_ploidy,
     check_vcf_paths,
     index_vcf,
@@ -532,7 +532,7 @@ def masked_accuracy(
 
     Examples
     --------
-    >>> from genomics.simulate import gene_drop
+    >>> from breedhub.genomics.simulate import gene_drop
     >>> sim = gene_drop([f"s{i}" for i in range(40)], [None] * 40, [None] * 40,
     ...                 ploidy=2, n_markers=300, n_chromosomes=1, seed=1)
     >>> acc = masked_accuracy(sim.genotype_calls, contig=sim.chrom, position=sim.pos_bp)
@@ -736,7 +736,7 @@ def impute_vcf(
     _write_imputed(src, dst, new, imputed, chrom, pos, chosen)
     report.seconds = round(time.perf_counter() - t0, 3)
     report.provenance = provenance(
-        "genomics.impute.impute_vcf",
+        "breedhub.genomics.impute.impute_vcf",
         [src],
         {
             "ploidy": ploidy,
@@ -762,7 +762,7 @@ def _write_imputed(
 ) -> None:
     import pysam
 
-    from breedhub import __version__
+    from breedhub.base.version import __version__
 
     reader = open_vcf_reader(src, list(dict.fromkeys(chrom.tolist())))
     header = reader.header.copy()

@@ -17,9 +17,9 @@ from typing import Any
 
 import numpy as np
 
-from genomics.exceptions import InputFileError
-from genomics.files import atomic_output
-from genomics.qc import (
+from breedhub.genomics.exceptions import InputFileError
+from breedhub.genomics.files import atomic_output
+from breedhub.genomics.qc import (
     check_ploidy,
     iter_genotype_chunks,
     jsonable,
@@ -482,7 +482,7 @@ def ld_decay(
 def _read_store(path: Path, ploidy: int | None) -> dict[str, Any]:
     import h5py
 
-    from genomics.variables import BY_NAME
+    from breedhub.genomics.variables import BY_NAME
 
     need = {
         "samples": BY_NAME["sample_id"].path,
@@ -614,8 +614,8 @@ def population_report(
     Examples
     --------
     >>> import tempfile
-    >>> from genomics.simulate import gene_drop
-    >>> from genomics.store import write_genotype_store
+    >>> from breedhub.genomics.simulate import gene_drop
+    >>> from breedhub.genomics.store import write_genotype_store
     >>> sim = gene_drop([f"s{i}" for i in range(12)], [None] * 12, [None] * 12,
     ...                 ploidy=4, n_markers=200, n_chromosomes=2, seed=1)
     >>> d = Path(tempfile.mkdtemp())
@@ -728,7 +728,7 @@ def population_report(
         "plots": plots,
         "notes": notes,
         "provenance": provenance(
-            "genomics.popgen.population_report",
+            "breedhub.genomics.popgen.population_report",
             [src],
             {"ploidy": p, "n_components": n_components, "max_pairs": max_pairs, "seed": seed},
         ),

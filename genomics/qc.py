@@ -40,8 +40,8 @@ from typing import Any
 
 import numpy as np
 
-from genomics.exceptions import InputFileError
-from genomics.files import atomic_output
+from breedhub.genomics.exceptions import InputFileError
+from breedhub.genomics.files import atomic_output
 
 __all__ = ["QCReport", "filter_vcf", "hwe_exact_test"]
 
@@ -433,7 +433,7 @@ def index_vcf(tmp_vcf: Path, tmp_index: Path, source: Path) -> None:
 
 def provenance(function: str, inputs: Sequence[Path], parameters: dict[str, Any]) -> dict[str, Any]:
     """Software version, time, parameters and input checksums of an output."""
-    from breedhub import __version__
+    from breedhub.base.version import __version__
 
     return {
         "software": f"breedhub {__version__}",
@@ -734,7 +734,7 @@ def filter_vcf(
     if report.n_variants_in == 0:
         report.notes.append("The input has no variants.")
     report.provenance = provenance(
-        "genomics.qc.filter_vcf", [src], {"ploidy": ploidy, **thresholds}
+        "breedhub.genomics.qc.filter_vcf", [src], {"ploidy": ploidy, **thresholds}
     )
     if report_json is not None:
         write_json(report.to_dict(), report_json)
@@ -745,7 +745,7 @@ def filter_vcf(
 
 
 def _header_value(thresholds: dict[str, float | None], ploidy: int) -> str:
-    from breedhub import __version__
+    from breedhub.base.version import __version__
 
     args = ",".join(f"{k}={v}" for k, v in thresholds.items())
     return f"breedhub {__version__}; ploidy={ploidy},{args}"

@@ -27,8 +27,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from genomics.exceptions import InputFileError, ToolError
-from genomics.files import GZIP_MAGIC, atomic_output, is_gzip, open_text
+from breedhub.genomics.exceptions import InputFileError, ToolError
+from breedhub.genomics.files import GZIP_MAGIC, atomic_output, is_gzip, open_text
 
 #: IUPAC nucleotide codes accepted in sequence lines, either case.
 IUPAC = "ACGTUNRYSWKMBDHV"
@@ -267,7 +267,7 @@ def _read_sidecar(path: Path) -> list[Contig] | None:
 
 
 def _write_sidecar(path: Path, contigs: list[Contig]) -> None:
-    from breedhub import __version__
+    from breedhub.base.version import __version__
 
     st = path.stat()
     data = {

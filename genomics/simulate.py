@@ -43,8 +43,8 @@ from typing import IO, Any
 
 import numpy as np
 
-from genomics.exceptions import InputFileError
-from genomics.files import atomic_output, vcf_index_path
+from breedhub.genomics.exceptions import InputFileError
+from breedhub.genomics.files import atomic_output, vcf_index_path
 
 
 class _Phased:
@@ -802,7 +802,7 @@ def write_truth_vcf(
 
     import pysam
 
-    from breedhub import __version__
+    from breedhub.base.version import __version__
 
     population = _check_population(population)
     reference = _check_path("reference", reference)

@@ -43,9 +43,9 @@ from typing import Any
 import h5py
 import numpy as np
 
-from genomics.exceptions import InputFileError
-from genomics.files import GZIP_MAGIC, atomic_output, remove_stale_index, vcf_index_path
-from genomics.variables import BY_NAME
+from breedhub.genomics.exceptions import InputFileError
+from breedhub.genomics.files import GZIP_MAGIC, atomic_output, remove_stale_index, vcf_index_path
+from breedhub.genomics.variables import BY_NAME
 
 STRING = h5py.string_dtype()
 
@@ -143,7 +143,7 @@ def _dosage(gt: np.ndarray) -> np.ndarray:
 
 
 def _provenance(extra: dict[str, Any] | None, **fields: Any) -> str:
-    from breedhub import __version__
+    from breedhub.base.version import __version__
 
     record = {
         "software": f"breedhub {__version__}",
@@ -381,7 +381,9 @@ def write_genotype_store(
         writer.finish(
             species=species,
             reference=reference,
-            provenance=_provenance(provenance, command="genomics.store.write_genotype_store"),
+            provenance=_provenance(
+                provenance, command="breedhub.genomics.store.write_genotype_store"
+            ),
         )
     return Path(path)
 
@@ -1100,7 +1102,7 @@ def vcf_to_store(
                 reference=reference,
                 provenance=_provenance(
                     provenance,
-                    command="genomics.store.vcf_to_store",
+                    command="breedhub.genomics.store.vcf_to_store",
                     input={"path": str(vcf.resolve()), "sha256": source.sha256()},
                     parameters={
                         "ploidy": ploidy,
@@ -1426,7 +1428,7 @@ def store_to_vcf(h5: str | os.PathLike[str], out_vcf: str | os.PathLike[str]) ->
     >>> [r.samples["a"]["GT"] for r in pysam.VariantFile(str(out))]
     [(0, 0, 1, 1), (0, 0, 0, 0)]
     """
-    from breedhub import __version__
+    from breedhub.base.version import __version__
 
     out_vcf = Path(out_vcf)
     if not out_vcf.name.endswith(".vcf.gz"):

@@ -7,9 +7,9 @@ registries; import and export of passport, pedigree and phenotype files; and
 the queries behind the command line, the portal and BrAPI.
 """
 
-from germplasm.bootstrap import InitReport, init_database
-from germplasm.db import check_schema, make_engine, session_factory, transaction
-from germplasm.exceptions import (
+from breedhub.germplasm.bootstrap import InitReport, init_database
+from breedhub.germplasm.db import check_schema, make_engine, session_factory, transaction
+from breedhub.germplasm.exceptions import (
     DatabaseSetupError,
     DuplicateError,
     GermplasmError,
@@ -19,7 +19,7 @@ from germplasm.exceptions import (
     UnknownSpeciesError,
     ValidationError,
 )
-from germplasm.queries import (
+from breedhub.germplasm.queries import (
     AccessionQuery,
     Page,
     TraitRange,
@@ -27,8 +27,8 @@ from germplasm.queries import (
     get_accession,
     search_accessions,
 )
-from germplasm.species import Species, SpeciesRegistry, default_registry, load_registry
-from germplasm.traits import Variable, load_traits
+from breedhub.germplasm.species import Species, SpeciesRegistry, default_registry, load_registry
+from breedhub.germplasm.traits import Variable, load_traits
 
 __all__ = [
     "AccessionQuery",

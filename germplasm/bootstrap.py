@@ -6,10 +6,10 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine, select
 
-from germplasm.db import transaction, upgrade
-from germplasm.models import ObservationVariable, SpeciesRow
-from germplasm.species import SpeciesRegistry
-from germplasm.traits import Variable
+from breedhub.germplasm.db import transaction, upgrade
+from breedhub.germplasm.models import ObservationVariable, SpeciesRow
+from breedhub.germplasm.species import SpeciesRegistry
+from breedhub.germplasm.traits import Variable
 
 
 @dataclass

@@ -21,7 +21,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from germplasm.exceptions import DatabaseSetupError
+from breedhub.germplasm.exceptions import DatabaseSetupError
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -53,7 +53,9 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
 def _alembic_config(engine: Engine) -> Config:
     cfg = Config()
-    cfg.set_main_option("script_location", str(resources.files("germplasm") / "migrations"))
+    cfg.set_main_option(
+        "script_location", str(resources.files("breedhub.germplasm") / "migrations")
+    )
     cfg.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False))
     return cfg
 

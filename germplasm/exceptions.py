@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from breedhub.errors import BreedhubError, problem_list
+from breedhub.base.errors import BreedhubError, problem_list
 
 
 class GermplasmError(BreedhubError):

@@ -6,8 +6,8 @@ from collections.abc import Iterable
 
 from sqlalchemy import Engine, select
 
-from germplasm.db import transaction
-from germplasm.models import Institute
+from breedhub.germplasm.db import transaction
+from breedhub.germplasm.models import Institute
 
 
 def upsert_institutes(engine: Engine, rows: Iterable[tuple[str, str, str]]) -> int:

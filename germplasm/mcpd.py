@@ -22,12 +22,12 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
-from germplasm.exceptions import Problem
-from germplasm.species import SpeciesRegistry
-from germplasm.tabular import ROW, problems_where
+from breedhub.germplasm.exceptions import Problem
+from breedhub.germplasm.species import SpeciesRegistry
+from breedhub.germplasm.tabular import ROW, problems_where
 
 if TYPE_CHECKING:
-    from germplasm.models import Accession
+    from breedhub.germplasm.models import Accession
 
 
 @dataclass(frozen=True)
@@ -120,7 +120,9 @@ _FLOAT = r"^-?[0-9]+(\.[0-9]+)?$"
 @lru_cache(maxsize=1)
 def countries() -> dict[str, str]:
     """ISO 3166-1 alpha-3 codes and country names."""
-    text = (resources.files("germplasm") / "data" / "iso3166_alpha3.csv").read_text("utf-8")
+    text = (resources.files("breedhub.germplasm") / "data" / "iso3166_alpha3.csv").read_text(
+        "utf-8"
+    )
     df = pl.read_csv(text.encode(), infer_schema=False)
     return dict(zip(df["alpha3"], df["name"], strict=True))
 

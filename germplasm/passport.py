@@ -15,15 +15,15 @@ import polars as pl
 from sqlalchemy import Engine, delete, select, update
 from sqlalchemy.orm import Session
 
-from germplasm.bulk import chunked, insert_frame
-from germplasm.db import transaction
-from germplasm.exceptions import Problem, ValidationError
-from germplasm.mcpd import COLUMNS, DESCRIPTORS, mcpd_text, validate_passport
-from germplasm.models import Accession, AccessionName, Institute, SpeciesRow, _now
-from germplasm.names import search_key_expr
-from germplasm.reports import ImportReport, Progress, silent
-from germplasm.species import SpeciesRegistry, default_registry
-from germplasm.tabular import ROW, read_table, write_table
+from breedhub.germplasm.bulk import chunked, insert_frame
+from breedhub.germplasm.db import transaction
+from breedhub.germplasm.exceptions import Problem, ValidationError
+from breedhub.germplasm.mcpd import COLUMNS, DESCRIPTORS, mcpd_text, validate_passport
+from breedhub.germplasm.models import Accession, AccessionName, Institute, SpeciesRow, _now
+from breedhub.germplasm.names import search_key_expr
+from breedhub.germplasm.reports import ImportReport, Progress, silent
+from breedhub.germplasm.species import SpeciesRegistry, default_registry
+from breedhub.germplasm.tabular import ROW, read_table, write_table
 
 _ATTRS = [d.attr for d in DESCRIPTORS if d.attr != "instcode"]
 

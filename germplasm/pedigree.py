@@ -21,12 +21,12 @@ import polars as pl
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, aliased
 
-from germplasm.bulk import chunked
-from germplasm.db import transaction
-from germplasm.exceptions import Problem, ValidationError
-from germplasm.models import CROSS_TYPES, Accession, Institute, Pedigree, SpeciesRow
-from germplasm.reports import ImportReport
-from germplasm.tabular import ROW, problems_where, read_table, write_table
+from breedhub.germplasm.bulk import chunked
+from breedhub.germplasm.db import transaction
+from breedhub.germplasm.exceptions import Problem, ValidationError
+from breedhub.germplasm.models import CROSS_TYPES, Accession, Institute, Pedigree, SpeciesRow
+from breedhub.germplasm.reports import ImportReport
+from breedhub.germplasm.tabular import ROW, problems_where, read_table, write_table
 
 COLUMNS = ("INSTCODE", "ACCENUMB", "FEMALE_PARENT", "MALE_PARENT", "CROSS_TYPE", "GENERATION",
            "CROSS_YEAR", "PEDIGREE")  # fmt: skip

@@ -37,10 +37,10 @@ import polars as pl
 from sqlalchemy import Engine, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from germplasm.bulk import chunked, insert_frame
-from germplasm.db import transaction
-from germplasm.exceptions import Problem, ValidationError
-from germplasm.models import (
+from breedhub.germplasm.bulk import chunked, insert_frame
+from breedhub.germplasm.db import transaction
+from breedhub.germplasm.exceptions import Problem, ValidationError
+from breedhub.germplasm.models import (
     Accession,
     Institute,
     Location,
@@ -53,8 +53,8 @@ from germplasm.models import (
     TraitSummary,
     Trial,
 )
-from germplasm.reports import ImportReport, Progress, silent
-from germplasm.tabular import ROW, problems_where, read_table, write_table
+from breedhub.germplasm.reports import ImportReport, Progress, silent
+from breedhub.germplasm.tabular import ROW, problems_where, read_table, write_table
 
 DESIGN = ("trial", "study", "location", "year", "season", "instcode", "accenumb", "unit",
           "replicate", "block", "row", "col", "date")  # fmt: skip

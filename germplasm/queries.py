@@ -13,9 +13,9 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, exists, func, or_, select
 from sqlalchemy.orm import Session, lazyload
 
-from germplasm.exceptions import NotFoundError
-from germplasm.mcpd import SAMPSTAT
-from germplasm.models import (
+from breedhub.germplasm.exceptions import NotFoundError
+from breedhub.germplasm.mcpd import SAMPSTAT
+from breedhub.germplasm.models import (
     Accession,
     AccessionName,
     GenotypeDataset,
@@ -32,7 +32,7 @@ from germplasm.models import (
     Study,
     TraitSummary,
 )
-from germplasm.names import prefix_upper_bound, search_key
+from breedhub.germplasm.names import prefix_upper_bound, search_key
 
 SORT_KEYS = ("accenumb", "name", "species", "institute", "origin", "sampstat", "acqdate")
 MAX_PAGE_SIZE = 1000
@@ -358,7 +358,7 @@ def accession_detail(session: Session, ref: str | int) -> dict[str, Any]:
         ``observations_by_study``, ``samples``, ``genotype_datasets`` and
         ``predictions``.
     """
-    from germplasm.mcpd import accession_to_mcpd
+    from breedhub.germplasm.mcpd import accession_to_mcpd
 
     acc = get_accession(session, ref)
     out: dict[str, Any] = accession_summary(acc)

@@ -38,10 +38,10 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from germplasm.mcpd import COLUMNS as MCPD_COLUMNS
-from germplasm.mcpd import countries
-from germplasm.species import Species
-from germplasm.traits import Variable
+from breedhub.germplasm.mcpd import COLUMNS as MCPD_COLUMNS
+from breedhub.germplasm.mcpd import countries
+from breedhub.germplasm.species import Species
+from breedhub.germplasm.traits import Variable
 
 PRESENT = dt.date(2024, 12, 31)
 """The simulated "today": no simulated date lies after it."""
@@ -1130,7 +1130,7 @@ def simulate_germplasm(
 
     Examples
     --------
-    >>> from germplasm import load_registry, load_traits
+    >>> from breedhub.germplasm import load_registry, load_traits
     >>> reg = load_registry()
     >>> sim = simulate_germplasm(reg["rice"], load_traits(reg), n_accessions=50, seed=1)
     >>> sim.passport.height, sim.passport["GENUS"][0]
@@ -1164,7 +1164,7 @@ def simulate_germplasm(
                                                  "country": pl.String}, orient="row")  # fmt: skip
     provenance = {
         "software": "breedhub",
-        "function": "germplasm.simulate.simulate_germplasm",
+        "function": "breedhub.germplasm.simulate.simulate_germplasm",
         "parameters": {"species": species.key, "variables": [v.name for v in own], "n_accessions": n,
                        "n_trials": t, "n_reps": r, "seed": seed},
         "present": PRESENT.isoformat(),

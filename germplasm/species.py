@@ -20,7 +20,7 @@ from typing import Any
 
 import yaml
 
-from germplasm.exceptions import RegistryError, UnknownSpeciesError
+from breedhub.germplasm.exceptions import RegistryError, UnknownSpeciesError
 
 MATING_SYSTEMS = ("selfing", "outcrossing", "mixed")
 PROPAGATION = ("seed", "clonal", "seed_and_clonal", "sexual")
@@ -208,7 +208,9 @@ def load_registry(*extra: str | os.PathLike[str]) -> SpeciesRegistry:
     RegistryError
         If a file is not valid YAML or an entry fails validation.
     """
-    entries = _read_entries(resources.files("germplasm") / "data" / "species.yaml", "species.yaml")
+    entries = _read_entries(
+        resources.files("breedhub.germplasm") / "data" / "species.yaml", "species.yaml"
+    )
     for p in extra:
         entries += _read_entries(Path(p), str(p))
     merged: dict[str, Species] = {}

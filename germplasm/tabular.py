@@ -13,7 +13,7 @@ from pathlib import Path
 
 import polars as pl
 
-from germplasm.exceptions import Problem, ValidationError
+from breedhub.germplasm.exceptions import Problem, ValidationError
 
 ROW = "__row"
 FORMATS = {".csv": "csv", ".tsv": "tsv", ".txt": "tsv", ".xlsx": "xlsx"}

@@ -16,8 +16,8 @@ from typing import Any
 
 import yaml
 
-from germplasm.exceptions import RegistryError
-from germplasm.species import SpeciesRegistry
+from breedhub.germplasm.exceptions import RegistryError
+from breedhub.germplasm.species import SpeciesRegistry
 
 DATA_TYPES = ("numerical", "ordinal", "nominal")
 
@@ -67,7 +67,10 @@ def load_traits(registry: SpeciesRegistry, *extra: str | os.PathLike[str]) -> li
         On invalid YAML, unknown keys, a duplicate name or a bad value.
     """
     sources: list[tuple[str, str]] = [
-        ("traits.yaml", (resources.files("germplasm") / "data" / "traits.yaml").read_text("utf-8"))
+        (
+            "traits.yaml",
+            (resources.files("breedhub.germplasm") / "data" / "traits.yaml").read_text("utf-8"),
+        )
     ]
     sources += [(str(p), Path(p).read_text("utf-8")) for p in extra]
     known = {f.name for f in fields(Variable)}

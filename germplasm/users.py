@@ -16,8 +16,8 @@ import secrets
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from germplasm.exceptions import DuplicateError, NotFoundError
-from germplasm.models import ROLES, ApiToken, Institute, User, _now
+from breedhub.germplasm.exceptions import DuplicateError, NotFoundError
+from breedhub.germplasm.models import ROLES, ApiToken, Institute, User, _now
 
 TOKEN_PREFIX = "bh_"
 

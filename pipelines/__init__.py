@@ -17,9 +17,9 @@ with a profile of ``pipelines/profiles`` (``local`` or ``slurm``) and records
 the run as a job; :func:`pipeline_status` lists the runs.
 """
 
-from pipelines.config import check_config, load_config, prepare_config
-from pipelines.exceptions import ConfigError, PipelineError, Problem, WorkflowBusyError
-from pipelines.runner import RunResult, pipeline_status, queue_workflow, run_workflow
+from breedhub.pipelines.config import check_config, load_config, prepare_config
+from breedhub.pipelines.exceptions import ConfigError, PipelineError, Problem, WorkflowBusyError
+from breedhub.pipelines.runner import RunResult, pipeline_status, queue_workflow, run_workflow
 
 __all__ = [
     "ConfigError",

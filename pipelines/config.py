@@ -37,7 +37,7 @@ from typing import Any, cast
 import yaml
 from sqlalchemy import Engine, func, select
 
-from pipelines.exceptions import ConfigError, Problem
+from breedhub.pipelines.exceptions import ConfigError, Problem
 
 __all__ = [
     "SCHEMA_DIR",
@@ -369,8 +369,8 @@ def _bam_problems(
 def _check_variants(
     config: dict[str, Any], file: str, base_dir: Path
 ) -> tuple[dict[str, Any], list[Problem]]:
-    from germplasm import default_registry
-    from germplasm.exceptions import UnknownSpeciesError
+    from breedhub.germplasm import default_registry
+    from breedhub.germplasm.exceptions import UnknownSpeciesError
 
     problems: list[Problem] = []
     resolved = dict(config)
@@ -426,7 +426,7 @@ def _check_variants(
 def _regions(
     config: dict[str, Any], contigs: dict[str, int], file: str, problems: list[Problem]
 ) -> list[str]:
-    from genomics.reference import split_regions
+    from breedhub.genomics.reference import split_regions
 
     if not config.get("regions"):
         size = config.get("region_size", 1_000_000)
@@ -456,7 +456,7 @@ def _check_sheet(
     sheet: Path, species: str | None, contigs: dict[str, int] | None
 ) -> tuple[list[dict[str, Any]], list[Problem]]:
     """The sample table of a sheet (one entry per sample, lanes gathered) and its problems."""
-    from germplasm import default_registry
+    from breedhub.germplasm import default_registry
 
     file = str(sheet)
     header, rows, problems = read_sample_sheet(sheet)
@@ -577,8 +577,8 @@ def _check_predict(config: dict[str, Any], file: str) -> tuple[dict[str, Any], l
 
 
 def _variants_db_problems(resolved: dict[str, Any], engine: Engine) -> list[Problem]:
-    from germplasm.db import transaction
-    from germplasm.models import Accession, GenotypeDataset, Institute, Sample, SpeciesRow
+    from breedhub.germplasm.db import transaction
+    from breedhub.germplasm.models import Accession, GenotypeDataset, Institute, Sample, SpeciesRow
 
     info = resolved["_resolved"]
     file = info["config_file"]
@@ -678,7 +678,7 @@ def phenotyped_accessions(
 
     Only observations of ``accession_ids``, and of ``trial_ids`` when given.
     """
-    from germplasm.models import Observation, ObservationUnit, Study
+    from breedhub.germplasm.models import Observation, ObservationUnit, Study
 
     out: dict[int, dict[int, tuple[float, int]]] = {}
     for i in range(0, len(accession_ids), 500):
@@ -708,8 +708,8 @@ def phenotyped_accessions(
 
 
 def _predict_db_problems(resolved: dict[str, Any], engine: Engine) -> list[Problem]:
-    from germplasm.db import transaction
-    from germplasm.models import (
+    from breedhub.germplasm.db import transaction
+    from breedhub.germplasm.models import (
         GenotypeDataset,
         GenotypeDatasetSample,
         ObservationVariable,

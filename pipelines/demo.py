@@ -18,15 +18,25 @@ import numpy as np
 import polars as pl
 from sqlalchemy import Engine, select
 
-from genomics.simulate import gene_drop
-from genomics.store import write_genotype_store
-from germplasm.db import transaction
-from germplasm.models import Accession, Institute, ObservationVariable, SpeciesRow, TraitSummary
-from germplasm.species import Species
-from pipelines.register import TraitPredictions, register_genotype_dataset, register_model_run
-from predict.cv import cross_validate
-from predict.gblup import kernel_blup
-from predict.relationship import genomic_relationship
+from breedhub.genomics.simulate import gene_drop
+from breedhub.genomics.store import write_genotype_store
+from breedhub.germplasm.db import transaction
+from breedhub.germplasm.models import (
+    Accession,
+    Institute,
+    ObservationVariable,
+    SpeciesRow,
+    TraitSummary,
+)
+from breedhub.germplasm.species import Species
+from breedhub.pipelines.register import (
+    TraitPredictions,
+    register_genotype_dataset,
+    register_model_run,
+)
+from breedhub.predict.cv import cross_validate
+from breedhub.predict.gblup import kernel_blup
+from breedhub.predict.relationship import genomic_relationship
 
 
 def _accession_ids(engine: Engine, species: str) -> dict[tuple[str, str], int]:
@@ -107,7 +117,7 @@ def genotype_and_predict(
     write_genotype_store(
         path, samples=sample_names, chrom=sim.chrom, pos=sim.pos_bp, gt=sim.genotype_calls,
         species=species.key, reference=species.reference_assembly.name,
-        provenance={"simulated": "genomics.simulate.gene_drop", "seed": seed, "markers": n_markers},
+        provenance={"simulated": "breedhub.genomics.simulate.gene_drop", "seed": seed, "markers": n_markers},
     )  # fmt: skip
     dataset_id = register_genotype_dataset(
         engine, name=f"{species.key}-demo", species=species.key, path=str(path), ploidy=species.ploidy,

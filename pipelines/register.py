@@ -15,9 +15,9 @@ import numpy as np
 from sqlalchemy import Engine, delete, insert, select
 from sqlalchemy.orm import Session
 
-from germplasm.db import transaction
-from germplasm.exceptions import DuplicateError, NotFoundError
-from germplasm.models import (
+from breedhub.germplasm.db import transaction
+from breedhub.germplasm.exceptions import DuplicateError, NotFoundError
+from breedhub.germplasm.models import (
     GenotypeDataset,
     GenotypeDatasetSample,
     ModelRun,

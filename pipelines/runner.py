@@ -43,8 +43,8 @@ from typing import Any
 import yaml
 from sqlalchemy import Engine, select
 
-from pipelines.config import WORKFLOWS, load_config, prepare_config
-from pipelines.exceptions import PipelineError, WorkflowBusyError
+from breedhub.pipelines.config import WORKFLOWS, load_config, prepare_config
+from breedhub.pipelines.exceptions import PipelineError, WorkflowBusyError
 
 __all__ = [
     "PROFILES_DIR",
@@ -219,8 +219,8 @@ def _environment(engine: Engine, home: Path) -> dict[str, str]:
 def _update_job(engine: Engine, job_id: int | None, **values: Any) -> None:
     if job_id is None:
         return
-    from germplasm.db import transaction
-    from germplasm.models import Job
+    from breedhub.germplasm.db import transaction
+    from breedhub.germplasm.models import Job
 
     with transaction(engine) as s:
         job = s.get(Job, job_id)
@@ -285,8 +285,8 @@ def run_workflow(
     PipelineError
         For an unknown workflow or profile.
     """
-    from germplasm.db import transaction
-    from germplasm.models import Job
+    from breedhub.germplasm.db import transaction
+    from breedhub.germplasm.models import Job
 
     if kind not in WORKFLOWS:
         raise PipelineError(f"unknown workflow {kind!r}; workflows: {', '.join(WORKFLOWS)}")
@@ -443,8 +443,8 @@ def queue_workflow(
     ConfigError
         Listing every problem; no job is recorded.
     """
-    from germplasm.db import transaction
-    from germplasm.models import Job
+    from breedhub.germplasm.db import transaction
+    from breedhub.germplasm.models import Job
 
     if kind not in WORKFLOWS:
         raise PipelineError(f"unknown workflow {kind!r}; workflows: {', '.join(WORKFLOWS)}")
@@ -477,9 +477,9 @@ def pipeline_status(
         id, workflow, name, status, progress, workdir, times, error (and the
         log tail with ``with_log`` or ``job_id``).
     """
-    from germplasm.db import transaction
-    from germplasm.exceptions import NotFoundError
-    from germplasm.models import Job
+    from breedhub.germplasm.db import transaction
+    from breedhub.germplasm.exceptions import NotFoundError
+    from breedhub.germplasm.models import Job
 
     host = socket.gethostname()
     with transaction(engine) as s:

@@ -31,8 +31,8 @@ from typing import Any
 import numpy as np
 from sqlalchemy import Engine, delete, select
 
-from genomics.files import atomic_output
-from pipelines.exceptions import PipelineError
+from breedhub.genomics.files import atomic_output
+from breedhub.pipelines.exceptions import PipelineError
 
 __all__ = [
     "choose_method",
@@ -60,7 +60,7 @@ def _copy(src: Path, dest: Path) -> Path:
 
 def _accession_ids(session: Any, refs: set[str]) -> dict[str, int]:
     """``INSTCODE:ACCENUMB`` -> accession id, for those that exist."""
-    from germplasm.models import Accession, Institute
+    from breedhub.germplasm.models import Accession, Institute
 
     numbers = sorted({r.split(":", 1)[1] for r in refs if ":" in r})
     out: dict[str, int] = {}
@@ -117,13 +117,13 @@ def register_variants(
     DuplicateError
         If another run registered a dataset of that name.
     """
-    from breedhub import __version__
-    from genomics.store import store_info
-    from germplasm.db import transaction
-    from germplasm.exceptions import DuplicateError
-    from germplasm.models import GenotypeDataset
-    from pipelines.config import read_sample_sheet
-    from pipelines.register import register_genotype_dataset, update_genotype_dataset
+    from breedhub.base.version import __version__
+    from breedhub.genomics.store import store_info
+    from breedhub.germplasm.db import transaction
+    from breedhub.germplasm.exceptions import DuplicateError
+    from breedhub.germplasm.models import GenotypeDataset
+    from breedhub.pipelines.config import read_sample_sheet
+    from breedhub.pipelines.register import register_genotype_dataset, update_genotype_dataset
 
     run = str(Path(run_dir).absolute()) if run_dir else ""
     info = store_info(store)
@@ -204,8 +204,8 @@ def register_variants(
 
 
 def _dataset(session: Any, name: str) -> Any:
-    from germplasm.exceptions import NotFoundError
-    from germplasm.models import GenotypeDataset
+    from breedhub.germplasm.exceptions import NotFoundError
+    from breedhub.germplasm.models import GenotypeDataset
 
     ds = session.scalars(select(GenotypeDataset).where(GenotypeDataset.name == name)).first()
     if ds is None:
@@ -215,7 +215,7 @@ def _dataset(session: Any, name: str) -> Any:
 
 def _dataset_samples(session: Any, dataset_id: int) -> list[tuple[str, int, str]]:
     """(sample name, accession id, INSTCODE:ACCENUMB) in the store's column order."""
-    from germplasm.models import Accession, GenotypeDatasetSample, Institute, Sample
+    from breedhub.germplasm.models import Accession, GenotypeDatasetSample, Institute, Sample
 
     rows = session.execute(
         select(Sample.name, Sample.accession_id, Institute.code, Accession.accenumb)
@@ -249,10 +249,10 @@ def export_phenotypes(
     """
     import polars as pl
 
-    from germplasm.db import transaction
-    from germplasm.exceptions import NotFoundError
-    from germplasm.models import ObservationVariable, Trial
-    from pipelines.config import phenotyped_accessions
+    from breedhub.germplasm.db import transaction
+    from breedhub.germplasm.exceptions import NotFoundError
+    from breedhub.germplasm.models import ObservationVariable, Trial
+    from breedhub.pipelines.config import phenotyped_accessions
 
     with transaction(engine) as s:
         ds = _dataset(s, dataset)
@@ -360,9 +360,9 @@ def fit_selected(
     """
     import polars as pl
 
-    from predict.base import data_checksum, save_model
-    from predict.io import read_genotypes, read_phenotypes, trait_vector
-    from predict.models import make_model
+    from breedhub.predict.base import data_checksum, save_model
+    from breedhub.predict.io import read_genotypes, read_phenotypes, trait_vector
+    from breedhub.predict.models import make_model
 
     cvs = [json.loads(Path(f).read_text()) for f in cv_files]
     method = choose_method(cvs, select_)
@@ -426,10 +426,10 @@ def register_predictions(
         model runs this workflow had registered before (a re-run with other
         settings), which are replaced.
     """
-    from breedhub import __version__
-    from germplasm.db import transaction
-    from germplasm.models import ModelRun, Prediction, SpeciesRow
-    from pipelines.register import TraitPredictions, register_model_run
+    from breedhub.base.version import __version__
+    from breedhub.germplasm.db import transaction
+    from breedhub.germplasm.models import ModelRun, Prediction, SpeciesRow
+    from breedhub.pipelines.register import TraitPredictions, register_model_run
 
     run = str(Path(run_dir).absolute()) if run_dir else ""
     with transaction(engine) as s:

@@ -8,7 +8,7 @@ usable from a notebook or on a compute node. Importing ``predict`` does not
 import torch; the neural networks live in :mod:`predict.nn`.
 """
 
-from predict.base import (
+from breedhub.predict.base import (
     GenomicModel,
     check_fixed,
     check_genotypes,
@@ -16,7 +16,7 @@ from predict.base import (
     load_model,
     save_model,
 )
-from predict.exceptions import ConvergenceError, InputError, ModelFileError, PredictError
+from breedhub.predict.exceptions import ConvergenceError, InputError, ModelFileError, PredictError
 
 __all__ = [
     "ConvergenceError",

@@ -25,7 +25,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from predict.exceptions import InputError, ModelFileError
+from breedhub.predict.exceptions import InputError, ModelFileError
 
 FORMAT_VERSION = 1
 
@@ -262,7 +262,7 @@ def save_model(model: GenomicModel, path: str | os.PathLike[str], **provenance: 
 
     Written to a temporary name and renamed, so a crash leaves no half file.
     """
-    from breedhub import __version__
+    from breedhub.base.version import __version__
 
     if not model.fitted_:
         raise InputError("only a fitted model can be saved")
@@ -296,7 +296,7 @@ def load_model(path: str | os.PathLike[str]) -> GenomicModel:
             state = {k: z[k] for k in z.files if k != "__meta__"}
     except (OSError, ValueError, KeyError) as exc:
         raise ModelFileError(f"{path}: not a breedhub model file ({exc})") from None
-    from predict.models import METHODS, model_class
+    from breedhub.predict.models import METHODS, model_class
 
     if meta.get("method") not in METHODS or meta.get("format_version") != FORMAT_VERSION:
         raise ModelFileError(f"{path}: unknown method or format {meta.get('method')!r}")

@@ -69,8 +69,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from predict.base import GenomicModel, _check_int
-from predict.exceptions import ConvergenceError, InputError, PredictError
+from breedhub.predict.base import GenomicModel, _check_int
+from breedhub.predict.exceptions import ConvergenceError, InputError, PredictError
 
 __all__ = ["BayesB", "BayesCPi", "BayesianLasso", "effective_sample_size", "geweke_z"]
 
@@ -297,7 +297,7 @@ class _BayesRegression(GenomicModel):
 
     def _fit(self, X: np.ndarray, y: np.ndarray, fixed: np.ndarray) -> None:
         try:
-            from predict import _gibbs
+            from breedhub.predict import _gibbs
         except ModuleNotFoundError as exc:  # pragma: no cover - numba is a dependency
             if exc.name != "numba":
                 raise

@@ -56,7 +56,7 @@ from typing import Any
 
 import numpy as np
 
-from predict.exceptions import InputError
+from breedhub.predict.exceptions import InputError
 
 __all__ = [
     "POPULATIONS",

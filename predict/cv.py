@@ -16,9 +16,9 @@ from typing import Any
 
 import numpy as np
 
-from predict.base import check_genotypes, check_phenotypes
-from predict.exceptions import InputError
-from predict.models import make_model
+from breedhub.predict.base import check_genotypes, check_phenotypes
+from breedhub.predict.exceptions import InputError
+from breedhub.predict.models import make_model
 
 
 @dataclass

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from breedhub.errors import BreedhubError
+from breedhub.base.errors import BreedhubError
 
 
 class PredictError(BreedhubError):

@@ -34,9 +34,9 @@ from typing import Any
 import numpy as np
 from scipy.optimize import minimize_scalar
 
-from predict.base import GenomicModel, check_fixed, check_genotypes, check_phenotypes
-from predict.exceptions import InputError
-from predict.relationship import centred_cross_product, scaling
+from breedhub.predict.base import GenomicModel, check_fixed, check_genotypes, check_phenotypes
+from breedhub.predict.exceptions import InputError
+from breedhub.predict.relationship import centred_cross_product, scaling
 
 log = logging.getLogger(__name__)
 

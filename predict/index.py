@@ -27,7 +27,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from predict.exceptions import InputError
+from breedhub.predict.exceptions import InputError
 
 __all__ = [
     "RankedCandidate",

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from predict.exceptions import InputError
+from breedhub.predict.exceptions import InputError
 
 log = logging.getLogger(__name__)
 

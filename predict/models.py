@@ -9,18 +9,18 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from predict.base import GenomicModel
-from predict.exceptions import InputError
+from breedhub.predict.base import GenomicModel
+from breedhub.predict.exceptions import InputError
 
 METHODS: dict[str, str] = {
-    "gblup": "predict.gblup:GBLUP",
-    "rrblup": "predict.gblup:RRBLUP",
-    "rkhs": "predict.rkhs:RKHS",
-    "bayesb": "predict.bayes:BayesB",
-    "bayescpi": "predict.bayes:BayesCPi",
-    "bl": "predict.bayes:BayesianLasso",
-    "mlp": "predict.nn:MLP",
-    "cnn": "predict.nn:CNN1D",
+    "gblup": "breedhub.predict.gblup:GBLUP",
+    "rrblup": "breedhub.predict.gblup:RRBLUP",
+    "rkhs": "breedhub.predict.rkhs:RKHS",
+    "bayesb": "breedhub.predict.bayes:BayesB",
+    "bayescpi": "breedhub.predict.bayes:BayesCPi",
+    "bl": "breedhub.predict.bayes:BayesianLasso",
+    "mlp": "breedhub.predict.nn:MLP",
+    "cnn": "breedhub.predict.nn:CNN1D",
 }
 
 

@@ -59,8 +59,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from predict.base import GenomicModel, _check_int
-from predict.exceptions import ConvergenceError, InputError
+from breedhub.predict.base import GenomicModel, _check_int
+from breedhub.predict.exceptions import ConvergenceError, InputError
 
 __all__ = ["CNN1D", "MLP"]
 

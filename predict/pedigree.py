@@ -44,7 +44,7 @@ import numpy as np
 import scipy.linalg
 import scipy.sparse
 
-from predict.exceptions import InputError
+from breedhub.predict.exceptions import InputError
 
 __all__ = [
     "Pedigree",

@@ -23,8 +23,8 @@ from typing import Any
 
 import numpy as np
 
-from predict.base import check_genotypes
-from predict.exceptions import InputError
+from breedhub.predict.base import check_genotypes
+from breedhub.predict.exceptions import InputError
 
 
 def allele_frequencies(genotypes: Any, *, ploidy: int) -> np.ndarray:

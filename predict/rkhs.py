@@ -28,9 +28,9 @@ from typing import Any
 
 import numpy as np
 
-from predict.base import GenomicModel
-from predict.exceptions import InputError
-from predict.gblup import Eigen, reml
+from breedhub.predict.base import GenomicModel
+from breedhub.predict.exceptions import InputError
+from breedhub.predict.gblup import Eigen, reml
 
 DEFAULT_BANDWIDTHS = (0.05, 0.25, 1.25)
 

@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
+from breedhub.germplasm import init_database, load_registry, load_traits, make_engine
 from breedhub.testing import PostgresServer, find_pg_bindir
-from germplasm import init_database, load_registry, load_traits, make_engine
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 _counter = itertools.count()

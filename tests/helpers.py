@@ -6,7 +6,7 @@ import hashlib
 
 from sqlalchemy import Engine, func, select, text
 
-from germplasm.models import Base
+from breedhub.germplasm.models import Base
 
 
 def table_counts(engine: Engine) -> dict[str, int]:

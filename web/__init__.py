@@ -11,7 +11,7 @@ error handlers. Blueprints:
 ``api``
     JSON under ``/api/v1`` for scripts: the same search and accession detail.
 
-Any :class:`~breedhub.errors.BreedhubError` raised by a view becomes a JSON
+Any :class:`~breedhub.base.errors.BreedhubError` raised by a view becomes a JSON
 error ``{"error": {"type", "message", "details"}}`` under ``/api`` and
 ``/brapi``, or an HTML error page elsewhere, with the exception's
 ``http_status``; users never see a traceback.
@@ -27,8 +27,8 @@ from typing import Any
 from flask import Flask, Response, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException, NotFound
 
-from breedhub.config import Settings
-from breedhub.errors import BreedhubError
+from breedhub.base.config import Settings
+from breedhub.base.errors import BreedhubError
 
 __all__ = ["create_app"]
 
@@ -67,11 +67,11 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     )
     app.config.from_mapping(config)
 
-    from web import db
+    from breedhub.web import db
 
     db.init_app(app, app.config["DATABASE_URL"])
 
-    from web import api, portal
+    from breedhub.web import api, portal
 
     app.register_blueprint(portal.bp)
     app.register_blueprint(api.bp)

@@ -19,10 +19,10 @@ from __future__ import annotations
 from flask import Blueprint, Response, jsonify, request
 from sqlalchemy import select
 
-from germplasm import accession_detail
-from germplasm.models import SpeciesRow
-from web.db import get_session
-from web.search import run_search
+from breedhub.germplasm import accession_detail
+from breedhub.germplasm.models import SpeciesRow
+from breedhub.web.db import get_session
+from breedhub.web.search import run_search
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 

@@ -13,7 +13,7 @@ from flask import Flask, current_app, g
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from germplasm.db import check_schema, make_engine, session_factory
+from breedhub.germplasm.db import check_schema, make_engine, session_factory
 
 EXTENSION = "breedhub"
 

@@ -1,4 +1,4 @@
-"""Exceptions of the web layer, rooted in :class:`~breedhub.errors.BreedhubError`.
+"""Exceptions of the web layer, rooted in :class:`~breedhub.base.errors.BreedhubError`.
 
 The app's one error handler turns any ``BreedhubError`` into a JSON error
 (under ``/api`` and ``/brapi``) or an HTML error page, with the exception's
@@ -7,7 +7,7 @@ The app's one error handler turns any ``BreedhubError`` into a JSON error
 
 from __future__ import annotations
 
-from breedhub.errors import BreedhubError
+from breedhub.base.errors import BreedhubError
 
 
 class WebError(BreedhubError):

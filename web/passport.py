@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from germplasm.mcpd import CODE_LISTS, DESCRIPTORS, countries
+from breedhub.germplasm.mcpd import CODE_LISTS, DESCRIPTORS, countries
 
 LABELS: dict[str, str] = {
     "PUID": "Persistent unique identifier",

@@ -22,15 +22,21 @@ from urllib.parse import urlencode
 from flask import Blueprint, abort, render_template, request, url_for
 from sqlalchemy import func, select
 
-from germplasm import accession_detail
-from germplasm.mcpd import SAMPSTAT, countries
-from germplasm.models import Accession, Institute, ObservationVariable, SpeciesRow, TraitSummary
-from germplasm.queries import SORT_KEYS
-from web.charts import TraitPosition, trait_position_svg
-from web.db import get_session
-from web.exceptions import InvalidParameterError
-from web.passport import passport_sections
-from web.search import DEFAULT_PAGE_SIZE, PARAMETERS, run_search
+from breedhub.germplasm import accession_detail
+from breedhub.germplasm.mcpd import SAMPSTAT, countries
+from breedhub.germplasm.models import (
+    Accession,
+    Institute,
+    ObservationVariable,
+    SpeciesRow,
+    TraitSummary,
+)
+from breedhub.germplasm.queries import SORT_KEYS
+from breedhub.web.charts import TraitPosition, trait_position_svg
+from breedhub.web.db import get_session
+from breedhub.web.exceptions import InvalidParameterError
+from breedhub.web.passport import passport_sections
+from breedhub.web.search import DEFAULT_PAGE_SIZE, PARAMETERS, run_search
 
 bp = Blueprint("portal", __name__)
 

@@ -32,10 +32,10 @@ from collections.abc import Collection, Mapping
 
 from sqlalchemy.orm import Session
 
-from germplasm import AccessionQuery, NotFoundError, Page, TraitRange, search_accessions
-from germplasm.mcpd import SAMPSTAT
-from germplasm.queries import MAX_PAGE_SIZE
-from web.exceptions import InvalidParameterError
+from breedhub.germplasm import AccessionQuery, NotFoundError, Page, TraitRange, search_accessions
+from breedhub.germplasm.mcpd import SAMPSTAT
+from breedhub.germplasm.queries import MAX_PAGE_SIZE
+from breedhub.web.exceptions import InvalidParameterError
 
 PARAMETERS = (
     "q", "species", "institute", "origin", "sampstat", "genotyped",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import click
 
-from breedhub import __version__
+from breedhub.base.version import __version__
 from breedhub.cli.common import emit_json, json_option, settings, user_errors
 
 
@@ -32,7 +32,7 @@ def main(ctx: click.Context, home: str | None) -> None:
 def init(as_json: bool) -> None:
     """Create or upgrade the database and load the species and trait registries."""
     from breedhub.cli.common import engine
-    from germplasm import default_registry, init_database, load_traits
+    from breedhub.germplasm import default_registry, init_database, load_traits
 
     s = settings()
     s.ensure_dirs()

@@ -11,8 +11,8 @@ from typing import Any, TypeVar
 import click
 from sqlalchemy import Engine
 
-from breedhub.config import Settings
-from breedhub.errors import BreedhubError
+from breedhub.base.config import Settings
+from breedhub.base.errors import BreedhubError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -27,7 +27,7 @@ def settings() -> Settings:
 
 def engine(*, check: bool = True) -> Engine:
     """An engine on the configured database; by default refuse an unmigrated one."""
-    from germplasm.db import check_schema, make_engine
+    from breedhub.germplasm.db import check_schema, make_engine
 
     eng = make_engine(settings().database_url)
     if check:

@@ -33,7 +33,7 @@ def resolve_ploidy(species: str | None, ploidy: int | None) -> tuple[int, str]:
     """
     key = ""
     if species:
-        from germplasm import default_registry
+        from breedhub.germplasm import default_registry
 
         sp = default_registry().find(species)
         key = sp.key
@@ -101,7 +101,7 @@ def simulate(
     as_json: bool,
 ) -> None:
     """Simulate a reference, a population with its truth VCF, and paired reads."""
-    from genomics.simulate import simulate_dataset
+    from breedhub.genomics.simulate import simulate_dataset
 
     k, _ = resolve_ploidy(species, ploidy)
     ds = simulate_dataset(
@@ -144,7 +144,7 @@ def simulate(
 @user_errors
 def index(reference: Path, aligners: tuple[str, ...], as_json: bool) -> None:
     """Check a FASTA and index it (faidx and the aligners' indexes)."""
-    from genomics.reference import index_reference
+    from breedhub.genomics.reference import index_reference
 
     ref = index_reference(reference, aligners=aligners)
     total = sum(c.length for c in ref.contigs)
@@ -191,7 +191,7 @@ def align(
     as_json: bool,
 ) -> None:
     """Align one sample's reads to a sorted, indexed, duplicate-marked BAM."""
-    from genomics.align import align_reads
+    from breedhub.genomics.align import align_reads
 
     if r2 and len(r2) != len(r1):
         raise click.BadParameter(f"{len(r1)} --r1 but {len(r2)} --r2: give one --r2 per --r1")
@@ -250,7 +250,7 @@ def call(
     as_json: bool,
 ) -> None:
     """Call variants jointly across BAMs, scattered by region."""
-    from genomics.call import call_variants
+    from breedhub.genomics.call import call_variants
 
     k, _ = resolve_ploidy(species, ploidy)
     out = call_variants(
@@ -275,7 +275,7 @@ def call(
 @user_errors
 def gather(parts: tuple[Path, ...], output: Path, as_json: bool) -> None:
     """Concatenate per-region VCFs (from `call --region`), in genome order, into one."""
-    from genomics.call import gather_vcfs
+    from breedhub.genomics.call import gather_vcfs
 
     out = gather_vcfs(list(parts), output)
     n = _count_records(out)
@@ -330,7 +330,7 @@ def filter_(
     as_json: bool,
 ) -> None:
     """Filter variants and samples; write a QC report (JSON and HTML)."""
-    from genomics.qc import filter_vcf
+    from breedhub.genomics.qc import filter_vcf
 
     k, _ = resolve_ploidy(species, ploidy)
     stem = _stem(output)
@@ -395,7 +395,7 @@ def impute(
     as_json: bool,
 ) -> None:
     """Fill missing genotypes; report accuracy on masked known genotypes."""
-    from genomics.impute import impute_vcf
+    from breedhub.genomics.impute import impute_vcf
 
     k, _ = resolve_ploidy(species, ploidy)
     report = impute_vcf(
@@ -428,7 +428,7 @@ def store(
     as_json: bool,
 ) -> None:
     """Load a VCF/BCF into the HDF5 genotype store, streamed in chunks."""
-    from genomics.store import vcf_to_store
+    from breedhub.genomics.store import vcf_to_store
 
     k, key = resolve_ploidy(species, ploidy)
     summary = vcf_to_store(vcf, output, ploidy=k, species=key, reference=reference_name)
@@ -451,7 +451,7 @@ def store(
 @user_errors
 def export(h5: Path, vcf: Path | None, plink: Path | None, as_json: bool) -> None:
     """Export a genotype store to VCF or PLINK."""
-    from genomics.store import store_to_plink, store_to_vcf
+    from breedhub.genomics.store import store_to_plink, store_to_vcf
 
     if not vcf and not plink:
         raise click.UsageError("give --vcf FILE and/or --plink PREFIX")
@@ -473,7 +473,7 @@ def export(h5: Path, vcf: Path | None, plink: Path | None, as_json: bool) -> Non
 @user_errors
 def stats(genotypes: Path, ploidy: int | None, out_dir: Path, as_json: bool) -> None:
     """Population statistics and plots: allele frequencies, heterozygosity, PCA, LD decay."""
-    from genomics.popgen import population_report
+    from breedhub.genomics.popgen import population_report
 
     result = population_report(genotypes, out_dir, ploidy=ploidy)
     _report(result, as_json, f"{out_dir}: popgen.json and plots written")
@@ -496,7 +496,7 @@ def evaluate(
     as_json: bool,
 ) -> None:
     """Score calls against a truth VCF: precision, recall, F1, genotype concordance."""
-    from genomics.evaluate import compare_to_truth
+    from breedhub.genomics.evaluate import compare_to_truth
 
     k, _ = resolve_ploidy(species, ploidy)
     d = compare_to_truth(calls, truth, reference, ploidy=k).to_dict()

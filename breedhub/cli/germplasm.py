@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from breedhub.cli.common import emit_json, engine, json_option, user_errors
-from germplasm.mcpd import SAMPSTAT
+from breedhub.germplasm.mcpd import SAMPSTAT
 
 
 @click.group()
@@ -31,7 +31,7 @@ def _progress(as_json: bool):  # type: ignore[no-untyped-def]
     """Stage lines with elapsed time on stderr, so a long import shows where it is."""
     import time
 
-    from germplasm.reports import silent
+    from breedhub.germplasm.reports import silent
 
     if as_json:
         return silent
@@ -51,7 +51,7 @@ _file = click.argument("file", type=click.Path(dir_okay=False))
 @user_errors
 def passport(file: str, species: str | None, dry_run: bool, as_json: bool) -> None:
     """Import an MCPD v2.1 passport file."""
-    from germplasm.passport import import_passport
+    from breedhub.germplasm.passport import import_passport
 
     report = import_passport(
         engine(), file, species=species, dry_run=dry_run, progress=_progress(as_json)
@@ -66,7 +66,7 @@ def passport(file: str, species: str | None, dry_run: bool, as_json: bool) -> No
 @user_errors
 def pedigree(file: str, dry_run: bool, as_json: bool) -> None:
     """Import parents, cross types and generations."""
-    from germplasm.pedigree import import_pedigree
+    from breedhub.germplasm.pedigree import import_pedigree
 
     _report(import_pedigree(engine(), file, dry_run=dry_run), as_json)
 
@@ -78,7 +78,7 @@ def pedigree(file: str, dry_run: bool, as_json: bool) -> None:
 @user_errors
 def observations(file: str, dry_run: bool, as_json: bool) -> None:
     """Import phenotype observations (long or wide layout)."""
-    from germplasm.phenotypes import import_observations
+    from breedhub.germplasm.phenotypes import import_observations
 
     _report(
         import_observations(engine(), file, dry_run=dry_run, progress=_progress(as_json)), as_json
@@ -102,9 +102,9 @@ def export(
     as_json: bool,
 ) -> None:
     """Export passports, pedigrees or observations to FILE (.csv, .tsv or .xlsx)."""
-    from germplasm.passport import export_passport
-    from germplasm.pedigree import export_pedigree
-    from germplasm.phenotypes import export_observations
+    from breedhub.germplasm.passport import export_passport
+    from breedhub.germplasm.pedigree import export_pedigree
+    from breedhub.germplasm.phenotypes import export_observations
 
     eng = engine()
     if what == "passport":
@@ -166,8 +166,8 @@ def search(
     as_json: bool,
 ) -> None:
     """Search accessions by name, number or synonym (a prefix) and filters."""
-    from germplasm import AccessionQuery, TraitRange, search_accessions
-    from germplasm.db import session_factory
+    from breedhub.germplasm import AccessionQuery, TraitRange, search_accessions
+    from breedhub.germplasm.db import session_factory
 
     q = AccessionQuery(
         text=text,
@@ -213,8 +213,8 @@ def search(
 @user_errors
 def show(accession: str, as_json: bool) -> None:
     """Show one accession: by id, PUID, INSTCODE:ACCENUMB or ACCENUMB."""
-    from germplasm import accession_detail
-    from germplasm.db import session_factory
+    from breedhub.germplasm import accession_detail
+    from breedhub.germplasm.db import session_factory
 
     with session_factory(engine())() as session:
         d = accession_detail(session, accession)

@@ -27,7 +27,7 @@ def pipeline() -> None:
 
 def _emit(obj: dict[str, Any], out: Path | None, as_json: bool, text: str) -> None:
     if out is not None:
-        from pipelines.steps import write_json
+        from breedhub.pipelines.steps import write_json
 
         write_json(out, obj)
     if as_json:
@@ -67,7 +67,7 @@ def run(
     A re-run of a finished workflow does nothing; a stopped one resumes where
     it stopped. Extra arguments after `--` go to Snakemake.
     """
-    from pipelines.runner import run_workflow
+    from breedhub.pipelines.runner import run_workflow
 
     s = settings()
     s.ensure_dirs()
@@ -99,7 +99,7 @@ def run(
 @user_errors
 def validate(workflow: str, config_file: Path, as_json: bool) -> None:
     """Check a config, its sample sheet and their records in the database; run nothing."""
-    from pipelines.config import prepare_config
+    from breedhub.pipelines.config import prepare_config
 
     resolved = prepare_config(config_file, workflow, engine=engine(), home=settings().home)
     info = resolved["_resolved"]
@@ -120,7 +120,7 @@ def validate(workflow: str, config_file: Path, as_json: bool) -> None:
 @user_errors
 def status(job_id: int | None, limit: int, as_json: bool) -> None:
     """The latest pipeline runs: state, progress, working directory."""
-    from pipelines.runner import pipeline_status
+    from breedhub.pipelines.runner import pipeline_status
 
     rows = pipeline_status(engine(), job_id=job_id, limit=limit)
     if as_json:
@@ -163,7 +163,7 @@ def register_genotypes(
     parameters: Path | None, output: Path | None, as_json: bool,
 ) -> None:  # fmt: skip
     """Copy a genotype store and its QC report to the data directory and register the dataset."""
-    from pipelines.steps import register_variants
+    from breedhub.pipelines.steps import register_variants
 
     s = settings()
     params = _parameters(parameters)
@@ -197,7 +197,7 @@ def export_phenotypes(
     dataset: str, traits: tuple[str, ...], trials: tuple[str, ...], output: Path, as_json: bool
 ) -> None:
     """Accession means of the traits for every sample of a genotype dataset, as CSV."""
-    from pipelines.steps import export_phenotypes as export
+    from breedhub.pipelines.steps import export_phenotypes as export
 
     out = export(engine(), dataset=dataset, traits=traits, trials=trials or None, out=output)
     counts = ", ".join(f"{t} {n}" for t, n in out["phenotyped"].items())
@@ -223,7 +223,7 @@ def fit_model(
     params_json: str, model_out: Path, gebv_out: Path, output: Path | None, as_json: bool,
 ) -> None:  # fmt: skip
     """Fit the chosen (or best cross-validated) method on all data and predict every sample."""
-    from pipelines.steps import fit_selected
+    from breedhub.pipelines.steps import fit_selected
 
     try:
         params = json.loads(params_json)
@@ -253,7 +253,7 @@ def register_model(
     parameters: Path | None, output: Path | None, as_json: bool,
 ) -> None:  # fmt: skip
     """Register the GEBVs and cross-validated accuracies of each trait as one model run."""
-    from pipelines.steps import register_predictions
+    from breedhub.pipelines.steps import register_predictions
 
     fits = [json.loads(f.read_text()) for f in fit_files]
     out = register_predictions(

@@ -42,8 +42,8 @@ def _load(
     ploidy: int | None,
     allow_unmatched: bool = False,
 ):  # type: ignore[no-untyped-def]
-    from predict.exceptions import InputError
-    from predict.io import read_genotypes, read_phenotypes, trait_vector
+    from breedhub.predict.exceptions import InputError
+    from breedhub.predict.io import read_genotypes, read_phenotypes, trait_vector
 
     geno = read_genotypes(genotypes, impute=impute)
     k = ploidy or geno.ploidy
@@ -109,8 +109,8 @@ def cv(genotypes, phenotypes, trait, method, folds, repeats, fold_column, seed, 
     """Cross-validate a method: per-fold and mean Pearson r, RMSE and top-10% overlap."""
     import numpy as np
 
-    from predict.cv import cross_validate
-    from predict.exceptions import InputError
+    from breedhub.predict.cv import cross_validate
+    from breedhub.predict.exceptions import InputError
 
     geno, k, pheno, y = _load(genotypes, phenotypes, trait, id_column=id_column, impute=impute, ploidy=ploidy,
                               allow_unmatched=allow_unmatched)  # fmt: skip
@@ -146,8 +146,8 @@ def cv(genotypes, phenotypes, trait, method, folds, repeats, fold_column, seed, 
 def fit(genotypes, phenotypes, trait, method, out, ploidy, id_column, impute, allow_unmatched, params,
         as_json) -> None:  # type: ignore[no-untyped-def]  # fmt: skip
     """Fit a method on all phenotyped samples and save the model."""
-    from predict.base import data_checksum, save_model
-    from predict.models import make_model
+    from breedhub.predict.base import data_checksum, save_model
+    from breedhub.predict.models import make_model
 
     geno, k, _, y = _load(genotypes, phenotypes, trait, id_column=id_column, impute=impute, ploidy=ploidy,
                           allow_unmatched=allow_unmatched)  # fmt: skip
@@ -173,8 +173,8 @@ def apply(model_path, genotypes, out, ploidy, impute, as_json) -> None:  # type:
     """Predict GEBVs of new genotypes with a saved model."""
     import polars as pl
 
-    from predict.base import load_model
-    from predict.exceptions import InputError
+    from breedhub.predict.base import load_model
+    from breedhub.predict.exceptions import InputError
 
     model = load_model(model_path)
     geno, k, _, _ = _load(

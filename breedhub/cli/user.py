@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from breedhub.cli.common import emit_json, engine, json_option, user_errors
-from germplasm.models import ROLES
+from breedhub.germplasm.models import ROLES
 
 
 @click.group()
@@ -32,8 +32,8 @@ def add(
     as_json: bool,
 ) -> None:
     """Add a user with a role."""
-    from germplasm.db import transaction
-    from germplasm.users import add_user
+    from breedhub.germplasm.db import transaction
+    from breedhub.germplasm.users import add_user
 
     with transaction(engine()) as s:
         u = add_user(
@@ -55,8 +55,8 @@ def add(
 @user_errors
 def token(username: str, name: str, days: int | None, as_json: bool) -> None:
     """Create an API token; it is shown once and only its hash is stored."""
-    from germplasm.db import transaction
-    from germplasm.users import create_token
+    from breedhub.germplasm.db import transaction
+    from breedhub.germplasm.users import create_token
 
     with transaction(engine()) as s:
         tok, rec = create_token(s, username, name=name, days=days)

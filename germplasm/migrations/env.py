@@ -3,7 +3,7 @@
 from alembic import context
 from sqlalchemy import create_engine
 
-from germplasm.models import Base
+from breedhub.germplasm.models import Base
 
 config = context.config
 target_metadata = Base.metadata

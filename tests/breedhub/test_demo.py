@@ -9,8 +9,7 @@ import urllib.request
 import pytest
 
 from breedhub.demo import DemoError, build_demo, demo_settings
-from breedhub.testing import free_port
-from germplasm import (
+from breedhub.germplasm import (
     AccessionQuery,
     accession_detail,
     check_schema,
@@ -18,6 +17,7 @@ from germplasm import (
     search_accessions,
     session_factory,
 )
+from breedhub.testing import free_port
 
 
 def test_build_demo__every_species_with_pedigrees_and_trials(tmp_path, registry):

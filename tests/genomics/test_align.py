@@ -9,9 +9,9 @@ import numpy as np
 import pysam
 import pytest
 
-import genomics.align as align
-from genomics.align import AlignmentStats, align_reads, alignment_stats
-from genomics.exceptions import InputFileError, ToolError
+import breedhub.genomics.align as align
+from breedhub.genomics.align import AlignmentStats, align_reads, alignment_stats
+from breedhub.genomics.exceptions import InputFileError, ToolError
 
 COMP = str.maketrans("ACGTN", "TGCAN")
 READ_LEN = 100

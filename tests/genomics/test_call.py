@@ -18,9 +18,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from genomics.call import call_variants, genotype_dosages
-from genomics.evaluate import compare_to_truth
-from genomics.exceptions import InputFileError, ToolError
+from breedhub.genomics.call import call_variants, genotype_dosages
+from breedhub.genomics.evaluate import compare_to_truth
+from breedhub.genomics.exceptions import InputFileError, ToolError
 
 BASES = np.frombuffer(b"ACGT", dtype=np.uint8)
 READ_LENGTH = 100

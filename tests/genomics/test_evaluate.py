@@ -8,8 +8,8 @@ from pathlib import Path
 import pysam
 import pytest
 
-from genomics.evaluate import ClassCounts, compare_to_truth, normalise_vcf
-from genomics.exceptions import InputFileError
+from breedhub.genomics.evaluate import ClassCounts, compare_to_truth, normalise_vcf
+from breedhub.genomics.exceptions import InputFileError
 
 #          1         2         3         4         5         6
 # 123456789012345678901234567890123456789012345678901234567890

@@ -5,9 +5,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import genomics.fastq as fastq
-from genomics.exceptions import InputFileError
-from genomics.fastq import FastqRecord, read_fastq, read_pairs
+import breedhub.genomics.fastq as fastq
+from breedhub.genomics.exceptions import InputFileError
+from breedhub.genomics.fastq import FastqRecord, read_fastq, read_pairs
 
 
 def fastq_text(records):

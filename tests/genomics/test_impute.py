@@ -11,9 +11,9 @@ import numpy as np
 import pysam
 import pytest
 
-from genomics.exceptions import InputFileError, ToolError
-from genomics.impute import impute_genotypes, impute_vcf, masked_accuracy
-from genomics.simulate import gene_drop
+from breedhub.genomics.exceptions import InputFileError, ToolError
+from breedhub.genomics.impute import impute_genotypes, impute_vcf, masked_accuracy
+from breedhub.genomics.simulate import gene_drop
 
 
 def population(ploidy: int, n: int = 80, markers: int = 600, chromosomes: int = 2, seed: int = 5):

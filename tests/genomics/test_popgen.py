@@ -8,16 +8,16 @@ import h5py
 import numpy as np
 import pytest
 
-from genomics.exceptions import InputFileError
-from genomics.popgen import (
+from breedhub.genomics.exceptions import InputFileError
+from breedhub.genomics.popgen import (
     allele_frequencies,
     heterozygosity,
     ld_decay,
     pca,
     population_report,
 )
-from genomics.simulate import gene_drop
-from genomics.store import write_genotype_store
+from breedhub.genomics.simulate import gene_drop
+from breedhub.genomics.store import write_genotype_store
 
 # Two variants, three tetraploids; worked by hand below.
 TETRA = np.array(

@@ -10,8 +10,8 @@ import numpy as np
 import pysam
 import pytest
 
-from genomics.exceptions import InputFileError
-from genomics.qc import filter_vcf, hwe_exact_test
+from breedhub.genomics.exceptions import InputFileError
+from breedhub.genomics.qc import filter_vcf, hwe_exact_test
 
 HEADER = [
     "##fileformat=VCFv4.2",

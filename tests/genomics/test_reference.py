@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import genomics.reference as reference_module
-from genomics.exceptions import InputFileError, ToolError
-from genomics.reference import (
+import breedhub.genomics.reference as reference_module
+from breedhub.genomics.exceptions import InputFileError, ToolError
+from breedhub.genomics.reference import (
     Contig,
     Reference,
     check_fasta,
@@ -21,7 +21,7 @@ from genomics.reference import (
     load_reference,
     split_regions,
 )
-from genomics.simulate import simulate_reference
+from breedhub.genomics.simulate import simulate_reference
 
 GOOD = ">chr1 the first\nACGTACGTAC\nacgtNNRYKM\nACG\n\n>chr2\nGGGGCCCCAA\nTT\n"
 
@@ -233,7 +233,7 @@ def test_check_header_contigs__names_the_contig_and_both_lengths(tmp_path):
 
 
 def test_check_header_contigs__a_truth_vcf_matches_its_reference(tmp_path):
-    from genomics.simulate import simulate_population, write_truth_vcf
+    from breedhub.genomics.simulate import simulate_population, write_truth_vcf
 
     fa = simulate_reference(tmp_path / "ref.fa", n_contigs=2, contig_length=5000)
     vcf = write_truth_vcf(

@@ -8,7 +8,7 @@ import numpy as np
 import pysam
 import pytest
 
-from genomics.simulate import (
+from breedhub.genomics.simulate import (
     ReadSet,
     SimulatedPopulation,
     gene_drop,
@@ -18,9 +18,9 @@ from genomics.simulate import (
     simulate_reference,
     write_truth_vcf,
 )
-from genomics.store import write_genotype_store
-from predict.io import read_genotypes
-from predict.relationship import genomic_relationship
+from breedhub.genomics.store import write_genotype_store
+from breedhub.predict.io import read_genotypes
+from breedhub.predict.relationship import genomic_relationship
 
 
 def trio_pedigree(n_families=40):

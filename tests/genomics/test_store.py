@@ -18,9 +18,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import genomics.store as store_module
-from genomics.exceptions import InputFileError
-from genomics.store import (
+import breedhub.genomics.store as store_module
+from breedhub.genomics.exceptions import InputFileError
+from breedhub.genomics.store import (
     read_dosages,
     store_info,
     store_to_plink,
@@ -28,7 +28,7 @@ from genomics.store import (
     vcf_to_store,
     write_genotype_store,
 )
-from predict.io import read_genotypes
+from breedhub.predict.io import read_genotypes
 
 CONTIGS = {"chr1": 10_000, "chr2": 20_000}
 FORMAT_LINES = {

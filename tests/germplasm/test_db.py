@@ -4,9 +4,9 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
-from germplasm import DatabaseSetupError, check_schema, init_database, make_engine
-from germplasm.db import current_revision, head_revision
-from germplasm.models import Base
+from breedhub.germplasm import DatabaseSetupError, check_schema, init_database, make_engine
+from breedhub.germplasm.db import current_revision, head_revision
+from breedhub.germplasm.models import Base
 
 
 def test_migrations__match_the_models(engine):

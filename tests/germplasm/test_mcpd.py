@@ -10,10 +10,17 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from germplasm import make_engine
-from germplasm.mcpd import COLLSRC, COLUMNS, SAMPSTAT, STORAGE, countries, validate_passport
-from germplasm.passport import export_passport, import_passport, read_passport
-from germplasm.tabular import ROW, write_table
+from breedhub.germplasm import make_engine
+from breedhub.germplasm.mcpd import (
+    COLLSRC,
+    COLUMNS,
+    SAMPSTAT,
+    STORAGE,
+    countries,
+    validate_passport,
+)
+from breedhub.germplasm.passport import export_passport, import_passport, read_passport
+from breedhub.germplasm.tabular import ROW, write_table
 
 
 def frame(**cols):

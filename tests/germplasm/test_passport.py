@@ -4,10 +4,10 @@ import polars as pl
 import pytest
 from sqlalchemy import select
 
-from germplasm import AccessionQuery, ValidationError, search_accessions, session_factory
-from germplasm.models import Accession, AccessionName
-from germplasm.passport import export_passport, import_passport, read_passport
-from germplasm.tabular import write_table
+from breedhub.germplasm import AccessionQuery, ValidationError, search_accessions, session_factory
+from breedhub.germplasm.models import Accession, AccessionName
+from breedhub.germplasm.passport import export_passport, import_passport, read_passport
+from breedhub.germplasm.tabular import write_table
 from tests.conftest import DATA
 from tests.helpers import database_fingerprint, table_counts
 

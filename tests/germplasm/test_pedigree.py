@@ -3,10 +3,10 @@
 import pytest
 from sqlalchemy import select
 
-from germplasm import ValidationError, accession_detail, session_factory
-from germplasm.models import Pedigree
-from germplasm.passport import import_passport
-from germplasm.pedigree import export_pedigree, import_pedigree
+from breedhub.germplasm import ValidationError, accession_detail, session_factory
+from breedhub.germplasm.models import Pedigree
+from breedhub.germplasm.passport import import_passport
+from breedhub.germplasm.pedigree import export_pedigree, import_pedigree
 from tests.conftest import DATA
 from tests.helpers import database_fingerprint
 

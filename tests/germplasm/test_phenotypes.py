@@ -3,16 +3,16 @@
 import pytest
 from sqlalchemy import select
 
-from germplasm import (
+from breedhub.germplasm import (
     AccessionQuery,
     TraitRange,
     ValidationError,
     search_accessions,
     session_factory,
 )
-from germplasm.models import Observation, ObservationUnit, Study, TraitSummary
-from germplasm.passport import import_passport
-from germplasm.phenotypes import export_observations, import_observations
+from breedhub.germplasm.models import Observation, ObservationUnit, Study, TraitSummary
+from breedhub.germplasm.passport import import_passport
+from breedhub.germplasm.phenotypes import export_observations, import_observations
 from tests.conftest import DATA
 from tests.helpers import database_fingerprint
 

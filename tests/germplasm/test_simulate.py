@@ -8,16 +8,16 @@ import numpy as np
 import polars as pl
 import pytest
 
-from germplasm import load_registry, load_traits
-from germplasm.mcpd import COLUMNS, validate_passport
-from germplasm.simulate import (
+from breedhub.germplasm import load_registry, load_traits
+from breedhub.germplasm.mcpd import COLUMNS, validate_passport
+from breedhub.germplasm.simulate import (
     CROSS_TYPES,
     OBSERVATION_COLUMNS,
     PEDIGREE_COLUMNS,
     SimulatedGermplasm,
     simulate_germplasm,
 )
-from germplasm.tabular import ROW
+from breedhub.germplasm.tabular import ROW
 
 REGISTRY = load_registry()
 TRAITS = load_traits(REGISTRY)
@@ -217,7 +217,7 @@ def test_simulate_germplasm__bad_species_or_variables():
 def test_simulate_germplasm__species_added_to_the_registry():
     import dataclasses
 
-    from germplasm import SpeciesRegistry
+    from breedhub.germplasm import SpeciesRegistry
 
     chicken = dataclasses.replace(
         REGISTRY["pig"], key="chicken", scientific_name="Gallus gallus", genus="Gallus",

@@ -1,6 +1,6 @@
 import pytest
 
-from germplasm import RegistryError, UnknownSpeciesError, load_registry
+from breedhub.germplasm import RegistryError, UnknownSpeciesError, load_registry
 
 DESIGN_TABLE = {
     # key: (scientific name, ploidy called, 2n) as DESIGN.md states them

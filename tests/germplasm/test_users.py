@@ -1,9 +1,15 @@
 import pytest
 from sqlalchemy import select
 
-from germplasm import DuplicateError, transaction
-from germplasm.models import ApiToken
-from germplasm.users import add_user, check_password, create_token, hash_token, user_for_token
+from breedhub.germplasm import DuplicateError, transaction
+from breedhub.germplasm.models import ApiToken
+from breedhub.germplasm.users import (
+    add_user,
+    check_password,
+    create_token,
+    hash_token,
+    user_for_token,
+)
 
 
 def test_create_token__only_its_hash_is_stored(engine):

@@ -28,7 +28,7 @@ PREDICT_TRAITS = ["GrainYield_t_ha", "PlantHeight_cm"]
 @pytest.fixture(scope="session")
 def simulated_reads(tmp_path_factory):
     """A simulated reference, truth and paired reads of 4 diploid samples (do not modify)."""
-    from genomics.simulate import simulate_dataset
+    from breedhub.genomics.simulate import simulate_dataset
 
     out = tmp_path_factory.mktemp("reads")
     return simulate_dataset(
@@ -82,7 +82,7 @@ def write_config(path: Path, config: dict[str, Any]) -> Path:
 @pytest.fixture
 def stocked_home(home, engine, registry, simulated_reads, tmp_path):
     """``home`` whose database holds an accession for each simulated sample (and a rapeseed one)."""
-    from germplasm.passport import import_passport
+    from breedhub.germplasm.passport import import_passport
 
     passports = write_passports(tmp_path / "passport.csv", simulated_reads.samples)
     import_passport(engine, passports, registry=registry)
@@ -112,15 +112,15 @@ def variants_setup(stocked_home, simulated_reads, tmp_path) -> Path:
 @pytest.fixture
 def predict_setup(home, engine, registry, variables, tmp_path) -> Path:
     """40 rice accessions with one trial's phenotypes and a registered genotype dataset."""
-    from genomics.simulate import gene_drop
-    from genomics.store import write_genotype_store
-    from germplasm.institutes import upsert_institutes
-    from germplasm.passport import import_passport
-    from germplasm.phenotypes import import_observations
-    from germplasm.simulate import simulate_germplasm
-    from germplasm.tabular import write_table
-    from pipelines.demo import _accession_ids
-    from pipelines.register import register_genotype_dataset
+    from breedhub.genomics.simulate import gene_drop
+    from breedhub.genomics.store import write_genotype_store
+    from breedhub.germplasm.institutes import upsert_institutes
+    from breedhub.germplasm.passport import import_passport
+    from breedhub.germplasm.phenotypes import import_observations
+    from breedhub.germplasm.simulate import simulate_germplasm
+    from breedhub.germplasm.tabular import write_table
+    from breedhub.pipelines.demo import _accession_ids
+    from breedhub.pipelines.register import register_genotype_dataset
 
     species = registry["rice"]
     sim = simulate_germplasm(species, variables, n_accessions=40, n_trials=1, n_reps=2, seed=4)

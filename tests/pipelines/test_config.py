@@ -9,10 +9,15 @@ from click.testing import CliRunner
 from sqlalchemy import func, select
 
 from breedhub.cli import main
-from germplasm.models import Job
-from pipelines.config import check_config, prepare_config, read_sample_sheet, schema_problems
-from pipelines.exceptions import ConfigError
-from pipelines.runner import run_workflow
+from breedhub.germplasm.models import Job
+from breedhub.pipelines.config import (
+    check_config,
+    prepare_config,
+    read_sample_sheet,
+    schema_problems,
+)
+from breedhub.pipelines.exceptions import ConfigError
+from breedhub.pipelines.runner import run_workflow
 from tests.pipelines.conftest import (
     OTHER_SPECIES_ACCESSION,
     accession_of,
@@ -80,8 +85,8 @@ def test_prepare_config__bad_sheet_and_regions_list_every_problem(
 def test_prepare_config__samples_the_database_has_for_other_accessions(
     variants_setup, engine, home
 ):
-    from germplasm import get_accession, session_factory
-    from pipelines.register import register_genotype_dataset
+    from breedhub.germplasm import get_accession, session_factory
+    from breedhub.pipelines.register import register_genotype_dataset
 
     with session_factory(engine)() as s:
         first = get_accession(s, accession_of("S001")).id
@@ -156,7 +161,7 @@ def test_sample_sheet__row_rules(variants_setup, simulated_reads, tmp_path):
 
 
 def test_sample_sheet__lanes_and_bams(variants_setup, simulated_reads, tmp_path):
-    from genomics.align import align_reads
+    from breedhub.genomics.align import align_reads
 
     reads = simulated_reads.read_sets
     bam = tmp_path / "S002.bam"
@@ -265,8 +270,8 @@ def test_pipeline_status__a_job_whose_runner_died_is_failed(engine, home):
     import socket
     import subprocess
 
-    from germplasm import transaction
-    from pipelines.runner import pipeline_status
+    from breedhub.germplasm import transaction
+    from breedhub.pipelines.runner import pipeline_status
 
     dead = subprocess.Popen(["true"])
     dead.wait()
@@ -282,8 +287,8 @@ def test_pipeline_status__a_job_whose_runner_died_is_failed(engine, home):
 
 
 def test_profile_dir__names_and_folders(tmp_path):
-    from pipelines.exceptions import PipelineError
-    from pipelines.runner import PROFILES_DIR, profile_dir
+    from breedhub.pipelines.exceptions import PipelineError
+    from breedhub.pipelines.runner import PROFILES_DIR, profile_dir
 
     assert profile_dir(None) == profile_dir("local") == PROFILES_DIR / "local"
     assert profile_dir("slurm") == PROFILES_DIR / "slurm"

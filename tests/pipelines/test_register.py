@@ -4,16 +4,20 @@ import numpy as np
 import pytest
 from sqlalchemy import select
 
-from germplasm import (
+from breedhub.germplasm import (
     AccessionQuery,
     DuplicateError,
     accession_detail,
     search_accessions,
     session_factory,
 )
-from germplasm.models import Prediction
-from germplasm.passport import import_passport
-from pipelines.register import TraitPredictions, register_genotype_dataset, register_model_run
+from breedhub.germplasm.models import Prediction
+from breedhub.germplasm.passport import import_passport
+from breedhub.pipelines.register import (
+    TraitPredictions,
+    register_genotype_dataset,
+    register_model_run,
+)
 from tests.conftest import DATA
 
 

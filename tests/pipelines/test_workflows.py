@@ -25,9 +25,9 @@ from click.testing import CliRunner
 from sqlalchemy import select
 
 from breedhub.cli import main
-from genomics.call import call_variants
-from germplasm import accession_detail, session_factory
-from germplasm.models import (
+from breedhub.genomics.call import call_variants
+from breedhub.germplasm import accession_detail, session_factory
+from breedhub.germplasm.models import (
     GenotypeDataset,
     GenotypeDatasetSample,
     Job,
@@ -36,7 +36,7 @@ from germplasm.models import (
     Prediction,
     Sample,
 )
-from pipelines.runner import MARKER, queue_workflow, run_workflow
+from breedhub.pipelines.runner import MARKER, queue_workflow, run_workflow
 from tests.pipelines.conftest import PREDICT_TRAITS, VARIANTS_NAME, accession_of
 
 pytestmark = pytest.mark.slow

@@ -13,15 +13,15 @@ import pytest
 
 pytest.importorskip("numba")
 
-from predict.base import save_model  # noqa: E402
-from predict.bayes import (  # noqa: E402
+from breedhub.predict.base import save_model  # noqa: E402
+from breedhub.predict.bayes import (  # noqa: E402
     BayesB,
     BayesCPi,
     BayesianLasso,
     effective_sample_size,
     geweke_z,
 )
-from predict.exceptions import InputError  # noqa: E402
+from breedhub.predict.exceptions import InputError  # noqa: E402
 
 MODELS = [BayesB, BayesCPi, BayesianLasso]
 SHORT = {"n_iter": 1500, "burn_in": 500, "thin": 2}

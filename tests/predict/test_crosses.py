@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from predict.crosses import (
+from breedhub.predict.crosses import (
     POPULATIONS,
     progeny_mean,
     progeny_variance,
@@ -24,7 +24,7 @@ from predict.crosses import (
     recombination_fraction,
     usefulness,
 )
-from predict.exceptions import InputError
+from breedhub.predict.exceptions import InputError
 
 # --- independent references -----------------------------------------------------------------
 

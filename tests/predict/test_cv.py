@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from predict import InputError
-from predict.cv import cross_validate, make_folds, top_overlap
+from breedhub.predict import InputError
+from breedhub.predict.cv import cross_validate, make_folds, top_overlap
 
 
 def simulate(n=200, m=300, seed=0):

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 from scipy.optimize import minimize
 
-from predict import InputError
-from predict.base import load_model, save_model
-from predict.gblup import GBLUP, RRBLUP, Eigen, fit_traits, kernel_blup, reml
-from predict.relationship import genomic_relationship
+from breedhub.predict import InputError
+from breedhub.predict.base import load_model, save_model
+from breedhub.predict.gblup import GBLUP, RRBLUP, Eigen, fit_traits, kernel_blup, reml
+from breedhub.predict.relationship import genomic_relationship
 
 
 def simulate(n=300, m=800, h2=0.5, ploidy=2, seed=0):
@@ -182,7 +182,7 @@ def test_kernel_blup__not_positive_definite_gets_a_logged_ridge(caplog):
 
 def test_kernel_blup__pedigree_and_single_step_use_the_same_machinery():
     """Pedigree BLUP on A and ssGBLUP on H = (H^-1)^-1 through kernel_blup (Legarra et al. 2009)."""
-    from predict.pedigree import a_matrix, h_inverse, prepare_pedigree
+    from breedhub.predict.pedigree import a_matrix, h_inverse, prepare_pedigree
 
     rng = np.random.default_rng(11)
     ids = [f"f{i}" for i in range(20)]

@@ -15,8 +15,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from predict.exceptions import InputError
-from predict.index import (
+from breedhub.predict.exceptions import InputError
+from breedhub.predict.index import (
     RankedCandidate,
     desired_gains_weights,
     expected_response,

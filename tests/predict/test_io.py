@@ -5,8 +5,8 @@ import numpy as np
 import polars as pl
 import pytest
 
-from predict import InputError
-from predict.io import read_genotypes, read_phenotypes, trait_vector
+from breedhub.predict import InputError
+from breedhub.predict.io import read_genotypes, read_phenotypes, trait_vector
 
 VCF = """##fileformat=VCFv4.2
 ##contig=<ID=chr1,length=1000>

@@ -10,7 +10,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from predict.nn import CNN1D, MLP  # noqa: E402
+from breedhub.predict.nn import CNN1D, MLP  # noqa: E402
 
 N, M, H2 = 400, 300, 0.6
 N_TEST = 80
@@ -145,7 +145,7 @@ def test_state__round_trip_predicts_identically(fitted, data, method):
 
 
 def test_save_model__round_trip(fitted, data, tmp_path):
-    from predict import load_model, save_model
+    from breedhub.predict import load_model, save_model
 
     X, _, _ = data
     model = fitted["cnn"]

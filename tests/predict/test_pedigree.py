@@ -13,8 +13,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from predict.exceptions import InputError
-from predict.pedigree import (
+from breedhub.predict.exceptions import InputError
+from breedhub.predict.pedigree import (
     Pedigree,
     a_inverse,
     a_matrix,

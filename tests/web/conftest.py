@@ -17,8 +17,8 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from germplasm import transaction
-from germplasm.models import (
+from breedhub.germplasm import transaction
+from breedhub.germplasm.models import (
     Accession,
     AccessionName,
     GenotypeDataset,
@@ -36,9 +36,9 @@ from germplasm.models import (
     TraitSummary,
     Trial,
 )
-from germplasm.names import search_key
-from web import create_app
-from web.db import get_engine
+from breedhub.germplasm.names import search_key
+from breedhub.web import create_app
+from breedhub.web.db import get_engine
 
 
 @pytest.fixture

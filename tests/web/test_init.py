@@ -6,9 +6,9 @@ import pytest
 from flask import g
 from sqlalchemy.orm import Session
 
-from germplasm import DatabaseSetupError, NotFoundError, make_engine
-from web import create_app
-from web.db import get_session, get_sessionmaker
+from breedhub.germplasm import DatabaseSetupError, NotFoundError, make_engine
+from breedhub.web import create_app
+from breedhub.web.db import get_session, get_sessionmaker
 
 
 def test_create_app__binds_sessionmaker(app):

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
-from germplasm.mcpd import COLUMNS
-from web.passport import LABELS, SECTIONS, display_value, format_mcpd_date, passport_sections
+from breedhub.germplasm.mcpd import COLUMNS
+from breedhub.web.passport import (
+    LABELS,
+    SECTIONS,
+    display_value,
+    format_mcpd_date,
+    passport_sections,
+)
 
 
 def test_sections__every_descriptor_once():

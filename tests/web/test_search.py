@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from germplasm import AccessionQuery, TraitRange
-from web.exceptions import InvalidParameterError
-from web.search import parse_query
+from breedhub.germplasm import AccessionQuery, TraitRange
+from breedhub.web.exceptions import InvalidParameterError
+from breedhub.web.search import parse_query
 
 
 def test_parse_query__empty_is_default():

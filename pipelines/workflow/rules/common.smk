@@ -12,12 +12,12 @@ import os
 import re
 import shlex
 
-from breedhub.config import Settings
-from pipelines.config import prepare_config
-from pipelines.runner import breedhub_command
+from breedhub.base.config import Settings
+from breedhub.pipelines.config import prepare_config
+from breedhub.pipelines.runner import breedhub_command
 
 if "_resolved" not in config:
-    from germplasm.db import make_engine
+    from breedhub.germplasm.db import make_engine
 
     _settings = Settings.from_env()
     _checked = prepare_config(
