@@ -239,7 +239,7 @@ def read_fastq(path: str | os.PathLike[str]) -> Iterator[FastqRecord]:
     >>> list(read_fastq(fq))  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    genomics.exceptions.InputFileError: ...r.fq: record 1 (line 1): the sequence has 4 letters but the quality has 3 characters
+    breedhub.genomics.exceptions.InputFileError: ...r.fq: record 1 (line 1): the sequence has 4 letters but the quality has 3 characters
     """
     if not isinstance(path, (str, os.PathLike)):
         raise TypeError(f"path must be a file path, not {type(path).__name__}")
@@ -351,7 +351,7 @@ def read_pairs(
     >>> list(read_pairs(d / "r_1.fq", d / "r_2.fq"))  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    genomics.exceptions.InputFileError: ...r_1.fq: record 2 (line 5): read pairs out of step at record 2: 'b/1' in ...r_1.fq but 'c/2' in ...r_2.fq; ...
+    breedhub.genomics.exceptions.InputFileError: ...r_1.fq: record 2 (line 5): read pairs out of step at record 2: 'b/1' in ...r_1.fq but 'c/2' in ...r_2.fq; ...
     """
     for arg, p in (("fastq1", fastq1), ("fastq2", fastq2)):
         if not isinstance(p, (str, os.PathLike)):

@@ -590,7 +590,7 @@ def check_header_contigs(
     >>> check_header_contigs("b.vcf.gz", {"chr1": 1000, "chr2": 1000}, ref)
     Traceback (most recent call last):
     ...
-    genomics.exceptions.InputFileError: b.vcf.gz: contig chr2: aligned to another reference? contig chr2 has length 1000 in the file but 2000 in reference.fa
+    breedhub.genomics.exceptions.InputFileError: b.vcf.gz: contig chr2: aligned to another reference? contig chr2 has length 1000 in the file but 2000 in reference.fa
     """
     path = _check_path("path", path)
     if not isinstance(reference, Reference):
