@@ -47,7 +47,7 @@ import json, sys, time
 kind, src, dst = sys.argv[1:4]
 t0 = time.perf_counter()
 if kind == "ours":
-    from breedhub.genomics.store import vcf_to_store
+    from breedhub.genomics.store_vcf import vcf_to_store
     vcf_to_store(src, dst, ploidy=2)
 else:
     import allel

@@ -42,13 +42,9 @@ from breedhub.genomics.simulate import (
     simulate_reference,
     write_truth_vcf,
 )
-from breedhub.genomics.store import (
-    read_dosages,
-    store_info,
-    store_to_plink,
-    store_to_vcf,
-    vcf_to_store,
-)
+from breedhub.genomics.store_export import store_to_plink, store_to_vcf
+from breedhub.genomics.store_read import read_dosages, store_info
+from breedhub.genomics.store_vcf import vcf_to_store
 
 __all__ = [
     "AlignmentStats",

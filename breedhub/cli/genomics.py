@@ -428,7 +428,7 @@ def store(
     as_json: bool,
 ) -> None:
     """Load a VCF/BCF into the HDF5 genotype store, streamed in chunks."""
-    from breedhub.genomics.store import vcf_to_store
+    from breedhub.genomics.store_vcf import vcf_to_store
 
     k, key = resolve_ploidy(species, ploidy)
     summary = vcf_to_store(vcf, output, ploidy=k, species=key, reference=reference_name)
@@ -451,7 +451,7 @@ def store(
 @user_errors
 def export(h5: Path, vcf: Path | None, plink: Path | None, as_json: bool) -> None:
     """Export a genotype store to VCF or PLINK."""
-    from breedhub.genomics.store import store_to_plink, store_to_vcf
+    from breedhub.genomics.store_export import store_to_plink, store_to_vcf
 
     if not vcf and not plink:
         raise click.UsageError("give --vcf FILE and/or --plink PREFIX")
