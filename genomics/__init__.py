@@ -15,7 +15,8 @@ from the species registry.
 """
 
 from breedhub.genomics.align import AlignmentStats, align_reads, alignment_stats
-from breedhub.genomics.call import DosageCalls, call_variants, genotype_dosages
+from breedhub.genomics.call import call_variants
+from breedhub.genomics.call_dosage import DosageCalls, genotype_dosages
 from breedhub.genomics.evaluate import Comparison, compare_to_truth, normalise_vcf
 from breedhub.genomics.exceptions import GenomicsError, InputFileError, ToolError
 from breedhub.genomics.impute import impute_genotypes, impute_vcf, masked_accuracy

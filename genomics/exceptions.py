@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
+from breedhub.base import errors as base_errors
 from breedhub.base.errors import BreedhubError
 
 
@@ -9,8 +13,12 @@ class GenomicsError(BreedhubError):
     """Base class of genomics errors."""
 
 
-class InputFileError(GenomicsError, ValueError):
+class InputFileError(GenomicsError, base_errors.InputFileError):
     """A file that cannot be used as given: names the file, the record and the problem.
+
+    Both a :class:`GenomicsError` and the shared
+    :class:`breedhub.base.errors.InputFileError` (a ``ValueError``), with its
+    constructor.
 
     Parameters
     ----------
@@ -27,16 +35,21 @@ class InputFileError(GenomicsError, ValueError):
     'reads_1.fq: line 8: quality shorter than sequence'
     """
 
-    def __init__(self, path: object, problem: str, *, record: str | None = None):
-        self.path = str(path)
-        self.problem = problem
-        self.record = record
-        where = f"{self.path}: {record}: " if record else f"{self.path}: "
-        super().__init__(where + problem)
-
-    def details(self) -> list[dict[str, object]]:
-        return [{"file": self.path, "record": self.record, "problem": self.problem}]
-
 
 class ToolError(GenomicsError):
     """An external tool (bcftools, samtools, bwa, beagle...) failed or is missing."""
+
+
+@contextlib.contextmanager
+def as_genomics_error() -> Iterator[None]:
+    """Re-raise the shared :class:`breedhub.base.errors.InputFileError` as genomics' own.
+
+    The base helpers (``read_fai``, ``fasta_contigs``, ``open_text``) raise the
+    shared class; a genomics stage promises :class:`InputFileError`.
+    """
+    try:
+        yield
+    except InputFileError:
+        raise
+    except base_errors.InputFileError as exc:
+        raise InputFileError(exc.path, exc.problem, record=exc.record) from None
