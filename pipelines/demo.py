@@ -1,11 +1,12 @@
 """Genotypes and genomic predictions for the demo data directory.
 
 For each species: drop marker genotypes down the demo pedigree
-(:func:`genomics.simulate.gene_drop`, ploidy from the registry), write the
-HDF5 genotype store, register it, then for each numerical trait fit GBLUP on
-the accessions' phenotype means, cross-validate it, and register the GEBVs,
-reliabilities and ranks as a model run. The same steps the predict workflow
-runs, at demo size.
+(:func:`breedhub.genomics.simulate.gene_drop`, ploidy from the registry),
+write the HDF5 genotype store and register it, then fit GBLUP for every
+numerical trait on the accessions' phenotype means through the one
+fit-and-publish path (:func:`breedhub.pipelines.publish.fit_and_publish`),
+which cross-validates it and registers the GEBVs, reliabilities and ranks as
+a model run. The same steps the predict workflow runs, at demo size.
 """
 
 from __future__ import annotations
@@ -14,58 +15,16 @@ import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import polars as pl
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 
 from breedhub.genomics.simulate import gene_drop
 from breedhub.genomics.store import write_genotype_store
 from breedhub.germplasm.db import transaction
-from breedhub.germplasm.models import (
-    Accession,
-    Institute,
-    ObservationVariable,
-    SpeciesRow,
-    TraitSummary,
-)
+from breedhub.germplasm.queries import species_accession_ids
 from breedhub.germplasm.species import Species
-from breedhub.pipelines.register import (
-    TraitPredictions,
-    register_genotype_dataset,
-    register_model_run,
-)
-from breedhub.predict.cv import cross_validate
-from breedhub.predict.gblup import kernel_blup
-from breedhub.predict.relationship import genomic_relationship
-
-
-def _accession_ids(engine: Engine, species: str) -> dict[tuple[str, str], int]:
-    with transaction(engine) as s:
-        rows = s.execute(
-            select(Institute.code, Accession.accenumb, Accession.id)
-            .join(Institute, Institute.id == Accession.institute_id)
-            .join(SpeciesRow, SpeciesRow.id == Accession.species_id)
-            .where(SpeciesRow.key == species)
-        ).all()
-    return {(i, a): acc for i, a, acc in rows}
-
-
-def _trait_means(engine: Engine, accession_ids: list[int]) -> dict[str, dict[int, float]]:
-    """Each accession's mean of each numerical trait, from the summaries the import keeps."""
-    with transaction(engine) as s:
-        rows = s.execute(
-            select(ObservationVariable.name, TraitSummary.accession_id, TraitSummary.mean)
-            .join(ObservationVariable, ObservationVariable.id == TraitSummary.variable_id)
-            .where(
-                TraitSummary.accession_id.in_(accession_ids),
-                ObservationVariable.data_type == "numerical",
-            )
-        ).all()
-    out: dict[str, dict[int, float]] = {}
-    for var, acc, mean in rows:
-        if mean is not None:
-            out.setdefault(var, {})[acc] = float(mean)
-    return out
+from breedhub.pipelines.publish import fit_and_publish
+from breedhub.pipelines.register import register_genotype_dataset
 
 
 def genotype_and_predict(
@@ -91,7 +50,8 @@ def genotype_and_predict(
         Dataset id, model-run id, and per trait h2 and cross-validated r.
     """
     start = time.perf_counter()
-    ids = _accession_ids(engine, species.key)
+    with transaction(engine) as s:
+        ids = species_accession_ids(s, species.key)
 
     def ref(inst: str, parent: str) -> str | None:
         if not parent:
@@ -125,26 +85,14 @@ def genotype_and_predict(
         reference=species.reference_assembly.name, provenance={"seed": seed},
     )  # fmt: skip
 
-    X = sim.dosages
-    G = genomic_relationship(X, ploidy=species.ploidy)
-    means = _trait_means(engine, acc_ids)
-    preds, metrics = [], {}
-    for var, by_acc in sorted(means.items()):
-        y = np.array([by_acc.get(a, np.nan) for a in acc_ids])
-        if np.sum(~np.isnan(y)) < 10 or np.nanstd(y) == 0:
-            continue
-        res = kernel_blup(G, y)
-        cv = cross_validate(X, y, method="gblup", ploidy=species.ploidy, folds=5, seed=seed)
-        preds.append(TraitPredictions(var, acc_ids, res.gebv, res.reliability))
-        metrics[var] = {
-            "h2": round(res.reml.h2, 4),
-            "cv_mean_r": round(cv.mean_r, 4),
-            "n_phenotyped": cv.n,
-        }
-    run_id = register_model_run(
-        engine, name=f"GBLUP {species.common_name_en} (demo)", method="gblup", species=species.key,
-        traits=preds, genotype_dataset_id=dataset_id, parameters={"relationship": "VanRaden G", "cv_folds": 5},
-        metrics=metrics, provenance={"genotypes": str(path), "phenotypes": "accession means of the demo trials"},
+    run = fit_and_publish(
+        engine, dataset=f"{species.key}-demo", name=f"GBLUP {species.common_name_en} (demo)",
+        method="gblup", cv_folds=5, seed=seed, parameters={"relationship": "VanRaden G"},
     )  # fmt: skip
-    return {"dataset_id": dataset_id, "model_run_id": run_id, "traits": metrics,
+    metrics = {
+        trait: {"h2": round(t["h2"], 4), "cv_mean_r": round(t["cv_mean_r"], 4),
+                "n_phenotyped": t["n_phenotyped"]}
+        for trait, t in run["traits"].items()
+    }  # fmt: skip
+    return {"dataset_id": dataset_id, "model_run_id": run["model_run_id"], "traits": metrics,
             "seconds": time.perf_counter() - start}  # fmt: skip

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Engine, delete, select
+from sqlalchemy import Engine
 
 from breedhub.genomics.files import atomic_output
 from breedhub.pipelines.exceptions import PipelineError
@@ -56,22 +56,6 @@ def _copy(src: Path, dest: Path) -> Path:
     with atomic_output(dest) as tmp:
         shutil.copyfile(src, tmp)
     return dest
-
-
-def _accession_ids(session: Any, refs: set[str]) -> dict[str, int]:
-    """``INSTCODE:ACCENUMB`` -> accession id, for those that exist."""
-    from breedhub.germplasm.models import Accession, Institute
-
-    numbers = sorted({r.split(":", 1)[1] for r in refs if ":" in r})
-    out: dict[str, int] = {}
-    for i in range(0, len(numbers), 500):
-        rows = session.execute(
-            select(Institute.code, Accession.accenumb, Accession.id)
-            .join(Institute, Institute.id == Accession.institute_id)
-            .where(Accession.accenumb.in_(numbers[i : i + 500]))
-        ).all()
-        out.update({f"{c}:{a}": acc for c, a, acc in rows if f"{c}:{a}" in refs})
-    return out
 
 
 # --------------------------------------------------------------------------
@@ -117,11 +101,12 @@ def register_variants(
     DuplicateError
         If another run registered a dataset of that name.
     """
-    from breedhub.base.version import __version__
+    from breedhub.base.provenance import provenance
     from breedhub.genomics.store import store_info
     from breedhub.germplasm.db import transaction
     from breedhub.germplasm.exceptions import DuplicateError
-    from breedhub.germplasm.models import GenotypeDataset
+    from breedhub.germplasm.genotype_datasets import find_genotype_dataset
+    from breedhub.germplasm.queries import accession_ids_by_ref
     from breedhub.pipelines.config import read_sample_sheet
     from breedhub.pipelines.register import register_genotype_dataset, update_genotype_dataset
 
@@ -131,13 +116,13 @@ def register_variants(
     accession_of = {r["sample"]: r.get("accession", "") for _, r in rows if r.get("sample")}
     dest = Path(home).absolute() / "genotypes" / f"{name}.h5"
     with transaction(engine) as s:
-        existing = s.scalars(select(GenotypeDataset).where(GenotypeDataset.name == name)).first()
+        existing = find_genotype_dataset(s, name)
         earlier = None
         if existing is not None:
             if not (run and (existing.provenance or {}).get("run_dir") == run):
                 raise DuplicateError(f"a genotype dataset named {name!r} exists")
             earlier = existing.id  # this workflow registered it: replace its contents
-        ids = _accession_ids(s, set(accession_of.values()))
+        ids = accession_ids_by_ref(s, set(accession_of.values()))
     missing = [smp for smp in info.samples if smp not in accession_of]
     unknown = sorted({accession_of[smp] for smp in info.samples if smp in accession_of} - set(ids))
     if missing or unknown:
@@ -157,8 +142,12 @@ def register_variants(
     _copy(Path(store), dest)
     report = _copy(Path(qc_html), dest.with_name(f"{name}.qc.html"))
     _copy(Path(qc_json), dest.with_name(f"{name}.qc.json"))
-    provenance = {
-        "software": f"breedhub {__version__}",
+    record = {
+        **provenance(
+            "breedhub.pipelines.steps.register_variants",
+            inputs=[store, sample_sheet],
+            parameters=dict(parameters or {}),
+        ).to_dict(),
         "workflow": "variants",
         "run_dir": run,
         "qc_report": str(report),
@@ -185,12 +174,12 @@ def register_variants(
         dataset_id = register_genotype_dataset(
             engine, name=name, species=species, path=str(dest), ploidy=info.ploidy,
             samples=samples, n_variants=info.n_variants, reference=info.reference,
-            provenance=provenance,
+            provenance=record,
         )  # fmt: skip
     else:
         dataset_id = update_genotype_dataset(
             engine, earlier, path=str(dest), ploidy=info.ploidy, samples=samples,
-            n_variants=info.n_variants, reference=info.reference, provenance=provenance,
+            n_variants=info.n_variants, reference=info.reference, provenance=record,
         )  # fmt: skip
     return {
         "dataset_id": dataset_id, "name": name, "path": str(dest), "n_samples": len(info.samples),
@@ -205,27 +194,12 @@ def register_variants(
 
 def _dataset(session: Any, name: str) -> Any:
     from breedhub.germplasm.exceptions import NotFoundError
-    from breedhub.germplasm.models import GenotypeDataset
+    from breedhub.germplasm.genotype_datasets import find_genotype_dataset
 
-    ds = session.scalars(select(GenotypeDataset).where(GenotypeDataset.name == name)).first()
+    ds = find_genotype_dataset(session, name)
     if ds is None:
         raise NotFoundError(f"no genotype dataset named {name!r}")
     return ds
-
-
-def _dataset_samples(session: Any, dataset_id: int) -> list[tuple[str, int, str]]:
-    """(sample name, accession id, INSTCODE:ACCENUMB) in the store's column order."""
-    from breedhub.germplasm.models import Accession, GenotypeDatasetSample, Institute, Sample
-
-    rows = session.execute(
-        select(Sample.name, Sample.accession_id, Institute.code, Accession.accenumb)
-        .join(GenotypeDatasetSample, GenotypeDatasetSample.sample_id == Sample.id)
-        .join(Accession, Accession.id == Sample.accession_id)
-        .join(Institute, Institute.id == Accession.institute_id)
-        .where(GenotypeDatasetSample.dataset_id == dataset_id)
-        .order_by(GenotypeDatasetSample.column_index)
-    ).all()
-    return [(n, a, f"{c}:{e}") for n, a, c, e in rows]
 
 
 def export_phenotypes(
@@ -251,35 +225,26 @@ def export_phenotypes(
 
     from breedhub.germplasm.db import transaction
     from breedhub.germplasm.exceptions import NotFoundError
-    from breedhub.germplasm.models import ObservationVariable, Trial
-    from breedhub.pipelines.config import phenotyped_accessions
+    from breedhub.germplasm.genotype_datasets import dataset_samples
+    from breedhub.germplasm.queries_registry import trials_by_name, variable_ids
+    from breedhub.germplasm.queries_traits import phenotype_means
 
     with transaction(engine) as s:
         ds = _dataset(s, dataset)
-        samples = _dataset_samples(s, ds.id)
-        var_ids = dict(
-            s.execute(
-                select(ObservationVariable.name, ObservationVariable.id).where(
-                    ObservationVariable.name.in_(list(traits))
-                )
-            )
-            .tuples()
-            .all()
-        )
+        samples = dataset_samples(s, ds.id)
+        var_ids = variable_ids(s, list(traits))
         missing = [t for t in traits if t not in var_ids]
         if missing:
             raise NotFoundError(f"unknown observation variables: {', '.join(missing)}")
         trial_ids = None
         if trials:
-            found = dict(
-                s.execute(select(Trial.name, Trial.id).where(Trial.name.in_(trials))).tuples().all()
-            )
+            found = {t.name: t.id for t in trials_by_name(s, trials).values()}
             absent = [t for t in trials if t not in found]
             if absent:
                 raise NotFoundError(f"unknown trials: {', '.join(absent)}")
             trial_ids = list(found.values())
         acc_ids = sorted({a for _, a, _ in samples})
-        means = phenotyped_accessions(s, acc_ids, list(var_ids.values()), trial_ids)
+        means = phenotype_means(s, acc_ids, list(var_ids.values()), trial_ids)
     columns: dict[str, list[Any]] = {
         "sample_id": [n for n, _, _ in samples],
         "accession": [ref for _, _, ref in samples],
@@ -413,10 +378,12 @@ def register_predictions(
 ) -> dict[str, Any]:
     """Register the GEBVs of :func:`fit_selected` for each trait as one model run.
 
-    Each accession gets the mean GEBV of its samples in the dataset; the
-    models are copied to ``<home>/models/<name>/``. The run's metrics give,
-    per trait, the method fitted, its mean cross-validated r (``cv_mean_r``),
-    and every method's cross-validation summary.
+    Goes through :func:`breedhub.pipelines.publish.publish_model_run`, the
+    one path every model run takes: each accession gets the mean GEBV of its
+    samples in the dataset; the models are copied to
+    ``<home>/models/<name>/``. The run's metrics give, per trait, the method
+    fitted, its mean cross-validated r (``cv_mean_r``), and every method's
+    cross-validation summary.
 
     Returns
     -------
@@ -426,72 +393,35 @@ def register_predictions(
         model runs this workflow had registered before (a re-run with other
         settings), which are replaced.
     """
-    from breedhub.base.version import __version__
-    from breedhub.germplasm.db import transaction
-    from breedhub.germplasm.models import ModelRun, Prediction, SpeciesRow
-    from breedhub.pipelines.register import TraitPredictions, register_model_run
-
-    run = str(Path(run_dir).absolute()) if run_dir else ""
-    with transaction(engine) as s:
-        ds = _dataset(s, dataset)
-        species = s.scalar(select(SpeciesRow.key).where(SpeciesRow.id == ds.species_id))
-        assert species is not None  # species_id is a non-null foreign key to species
-        samples = _dataset_samples(s, ds.id)
-        earlier = [
-            mr
-            for mr in s.scalars(select(ModelRun).where(ModelRun.name == name))
-            if run and (mr.provenance or {}).get("run_dir") == run
-        ]
-        dataset_id, dataset_path = ds.id, ds.path
-    accession_of = {n: a for n, a, _ in samples}
     import polars as pl
 
-    traits, metrics, predicted = [], {}, {}
+    from breedhub.base.provenance import provenance
+    from breedhub.pipelines.publish import TraitFit, publish_model_run
+
+    run = str(Path(run_dir).absolute()) if run_dir else ""
     models_dir = Path(home).absolute() / "models" / name
+    trait_fits = []
     for fit in fits:
         df = pl.read_csv(fit["gebv"], schema_overrides={"sample_id": pl.String})
-        unknown = [smp for smp in df["sample_id"] if smp not in accession_of]
-        if unknown:
-            raise PipelineError(
-                f"{fit['gebv']}: samples not in the dataset {dataset}: {', '.join(unknown[:10])}"
+        rel = df["reliability"].to_numpy() if "reliability" in df.columns else None
+        trait_fits.append(
+            TraitFit(
+                trait=fit["trait"], method=fit["method"], sample_id=df["sample_id"].to_list(),
+                gebv=df["gebv"].to_numpy(), reliability=rel, model=None, info=dict(fit.get("fit", {})),
+                n_phenotyped=int(fit.get("n_phenotyped") or 0), cv=dict(fit.get("cv", {})),
+                selected_by=fit.get("selected_by", ""),
             )
-        by_acc = (
-            df.with_columns(pl.col("sample_id").replace_strict(accession_of).alias("acc"))
-            .group_by("acc", maintain_order=True)
-            .agg(pl.col("gebv").mean())
-        )
-        trait = fit["trait"]
-        traits.append(TraitPredictions(trait, by_acc["acc"].to_list(), by_acc["gebv"].to_numpy()))
-        predicted[trait] = by_acc.height
-        chosen = fit["cv"].get(fit["method"], {})
-        metrics[trait] = {
-            "method": fit["method"],
-            "selected_by": fit.get("selected_by", ""),
-            "cv_mean_r": chosen.get("mean_r"),
-            "cv_sd_r": chosen.get("sd_r"),
-            "cv_rmse": chosen.get("mean_rmse"),
-            "cv_folds": chosen.get("folds"),
-            "n_phenotyped": fit.get("n_phenotyped"),
-            "cv": {m: c.get("mean_r") for m, c in fit["cv"].items()},
-            **({"h2": fit["fit"]["h2"]} if "h2" in fit.get("fit", {}) else {}),
-        }
-        _copy(Path(fit["model"]), models_dir / f"{trait}.{fit['method']}.npz")
-    methods = sorted({fit["method"] for fit in fits})
-    method = "+".join(methods)[:50]
-    if earlier:
-        # this workflow registered it before (a re-run with other settings): replace it
-        with transaction(engine) as s:
-            ids = [mr.id for mr in earlier]
-            s.execute(delete(Prediction).where(Prediction.model_run_id.in_(ids)))
-            s.execute(delete(ModelRun).where(ModelRun.id.in_(ids)))
-    run_id = register_model_run(
-        engine, name=name, method=method, species=species, traits=traits,
-        genotype_dataset_id=dataset_id, parameters=dict(parameters or {}), metrics=metrics,
-        provenance={"software": f"breedhub {__version__}", "workflow": "predict", "run_dir": run,
-                    "genotypes": dataset_path, "dataset": dataset},
-        model_path=str(models_dir),
+        )  # fmt: skip
+    inputs = [f[k] for f in fits for k in ("model", "gebv")]
+    record = provenance(
+        "breedhub.pipelines.steps.register_predictions", inputs=inputs,
+        parameters=dict(parameters or {}), workflow="predict", dataset=dataset,
+    ).to_dict()  # fmt: skip
+    result = publish_model_run(
+        engine, name=name, dataset=dataset, fits=trait_fits, parameters=parameters,
+        provenance_record={**record, "workflow": "predict", "run_dir": run, "dataset": dataset},
+        model_path=str(models_dir), replace_run_dir=run,
     )  # fmt: skip
-    return {
-        "model_run_id": run_id, "name": name, "method": method, "predicted": predicted,
-        "metrics": metrics, "replaced": [mr.id for mr in earlier],
-    }  # fmt: skip
+    for fit in fits:
+        _copy(Path(fit["model"]), models_dir / f"{fit['trait']}.{fit['method']}.npz")
+    return result
