@@ -7,6 +7,7 @@ million accessions and ten million observations.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,6 +37,7 @@ from breedhub.germplasm.names import prefix_upper_bound, search_key
 
 SORT_KEYS = ("accenumb", "name", "species", "institute", "origin", "sampstat", "acqdate")
 MAX_PAGE_SIZE = 1000
+_CHUNK = 500  # ids per IN (...) list
 
 
 @dataclass(frozen=True)
@@ -461,3 +463,106 @@ def accession_detail(session: Session, ref: str | int) -> dict[str, Any]:
         for m, v, p in preds
     ]
     return out
+
+
+def accession_by_id(session: Session, accession_id: int) -> Accession | None:
+    """The accession with database id ``accession_id``, or None (no other kind of reference).
+
+    Parameters
+    ----------
+    session
+        An open database session.
+    accession_id
+        ``accession.id``.
+
+    Returns
+    -------
+    Accession or None
+    """
+    return session.get(Accession, accession_id)
+
+
+def accession_ids_by_ref(session: Session, refs: Collection[str]) -> dict[str, int]:
+    """``INSTCODE:ACCENUMB`` -> accession id, for those of ``refs`` that exist.
+
+    Parameters
+    ----------
+    session
+        An open database session.
+    refs
+        References ``INSTCODE:ACCENUMB``; others are ignored.
+
+    Returns
+    -------
+    dict
+        One query per 500 accession numbers.
+    """
+    numbers = sorted({r.split(":", 1)[1] for r in refs if ":" in r})
+    out: dict[str, int] = {}
+    for i in range(0, len(numbers), _CHUNK):
+        rows = session.execute(
+            select(Institute.code, Accession.accenumb, Accession.id)
+            .join(Institute, Institute.id == Accession.institute_id)
+            .where(Accession.accenumb.in_(numbers[i : i + _CHUNK]))
+        ).all()
+        out.update({f"{c}:{a}": acc for c, a, acc in rows if f"{c}:{a}" in refs})
+    return out
+
+
+def accession_species_by_ref(
+    session: Session, refs: Collection[str]
+) -> dict[str, tuple[int, str, str]]:
+    """``INSTCODE:ACCENUMB`` -> (accession id, species key, scientific name).
+
+    Parameters
+    ----------
+    session
+        An open database session.
+    refs
+        References ``INSTCODE:ACCENUMB``; others are ignored.
+
+    Returns
+    -------
+    dict
+        Every accession holding one of the numbers in ``refs`` (whichever
+        institute holds it), keyed by its own ``INSTCODE:ACCENUMB``: look
+        each reference up in it. One query per 500 accession numbers.
+    """
+    numbers = sorted({r.split(":", 1)[1] for r in refs if ":" in r})
+    found: dict[str, tuple[int, str, str]] = {}
+    for i in range(0, len(numbers), _CHUNK):
+        rows = session.execute(
+            select(
+                Institute.code, Accession.accenumb, Accession.id, SpeciesRow.key,
+                SpeciesRow.scientific_name,
+            )
+            .join(Institute, Institute.id == Accession.institute_id)
+            .join(SpeciesRow, SpeciesRow.id == Accession.species_id)
+            .where(Accession.accenumb.in_(numbers[i : i + _CHUNK]))
+        ).all()  # fmt: skip
+        for code, number, acc_id, key, scientific in rows:
+            found[f"{code}:{number}"] = (acc_id, key, scientific)
+    return found
+
+
+def species_accession_ids(session: Session, species: str) -> dict[tuple[str, str], int]:
+    """``(INSTCODE, ACCENUMB)`` -> accession id for every accession of a species.
+
+    Parameters
+    ----------
+    session
+        An open database session.
+    species
+        Species key (``rice``); an unknown key gives an empty mapping.
+
+    Returns
+    -------
+    dict
+    """
+    rows = session.execute(
+        select(Institute.code, Accession.accenumb, Accession.id)
+        .join(Institute, Institute.id == Accession.institute_id)
+        .join(SpeciesRow, SpeciesRow.id == Accession.species_id)
+        .where(SpeciesRow.key == species)
+    ).all()
+    return {(i, a): acc for i, a, acc in rows}

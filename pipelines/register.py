@@ -12,20 +12,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Engine, delete, insert, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Engine
 
 from breedhub.germplasm.db import transaction
-from breedhub.germplasm.exceptions import DuplicateError, NotFoundError
-from breedhub.germplasm.models import (
-    GenotypeDataset,
-    GenotypeDatasetSample,
-    ModelRun,
-    ObservationVariable,
-    Prediction,
-    Sample,
-    SpeciesRow,
-)
+from breedhub.germplasm.genotype_datasets import add_genotype_dataset, replace_genotype_dataset
+from breedhub.germplasm.model_runs import PredictionRow, add_model_run
 
 
 def register_genotype_dataset(
@@ -56,36 +47,10 @@ def register_genotype_dataset(
         If the species is unknown.
     """
     with transaction(engine) as s:
-        sp = s.scalars(select(SpeciesRow).where(SpeciesRow.key == species)).first()
-        if sp is None:
-            raise NotFoundError(f"unknown species {species!r}")
-        if s.scalars(select(GenotypeDataset).where(GenotypeDataset.name == name)).first():
-            raise DuplicateError(f"a genotype dataset named {name!r} exists")
-        ds = GenotypeDataset(
-            name=name, species_id=sp.id, path=path, ploidy=ploidy, reference=reference,
-            n_variants=n_variants, n_samples=len(samples), provenance=dict(provenance or {}),
+        return add_genotype_dataset(
+            s, name=name, species=species, path=path, ploidy=ploidy, samples=samples,
+            n_variants=n_variants, reference=reference, provenance=provenance,
         )  # fmt: skip
-        s.add(ds)
-        s.flush()
-        _link_samples(s, ds.id, samples)
-        return ds.id
-
-
-def _link_samples(s: Session, dataset_id: int, samples: Sequence[tuple[str, int]]) -> None:
-    """Make ``samples`` the dataset's columns, creating the samples that are new."""
-    existing = {
-        smp.name: smp
-        for smp in s.scalars(select(Sample).where(Sample.name.in_([n for n, _ in samples])))
-    }
-    for col, (sample_name, acc_id) in enumerate(samples):
-        smp = existing.get(sample_name)
-        if smp is None:
-            smp = Sample(name=sample_name, accession_id=acc_id, tissue="leaf")
-            s.add(smp)
-            s.flush()
-        elif smp.accession_id != acc_id:
-            raise DuplicateError(f"sample {sample_name!r} belongs to another accession")
-        s.add(GenotypeDatasetSample(dataset_id=dataset_id, sample_id=smp.id, column_index=col))
 
 
 def update_genotype_dataset(
@@ -113,15 +78,10 @@ def update_genotype_dataset(
         If a sample name belongs to another accession.
     """
     with transaction(engine) as s:
-        ds = s.get(GenotypeDataset, dataset_id)
-        if ds is None:
-            raise NotFoundError(f"no genotype dataset {dataset_id}")
-        ds.path, ds.ploidy, ds.reference = path, ploidy, reference
-        ds.n_variants, ds.n_samples = n_variants, len(samples)
-        ds.provenance = dict(provenance or {})
-        s.execute(delete(GenotypeDatasetSample).where(GenotypeDatasetSample.dataset_id == ds.id))
-        _link_samples(s, ds.id, samples)
-        return ds.id
+        return replace_genotype_dataset(
+            s, dataset_id, path=path, ploidy=ploidy, samples=samples, n_variants=n_variants,
+            reference=reference, provenance=provenance,
+        )  # fmt: skip
 
 
 @dataclass
@@ -133,6 +93,22 @@ class TraitPredictions:
     gebv: np.ndarray
     reliability: np.ndarray | None = None
     higher_is_better: bool = True
+
+
+def _ranked(t: TraitPredictions) -> list[PredictionRow]:
+    """(accession id, GEBV, reliability, rank) of each accession; rank 1 is the best."""
+    order = np.argsort(-t.gebv if t.higher_is_better else t.gebv, kind="stable")
+    rank = np.empty(len(order), dtype=int)
+    rank[order] = np.arange(1, len(order) + 1)
+    return [
+        (
+            int(acc),
+            float(t.gebv[i]),
+            None if t.reliability is None else float(t.reliability[i]),
+            int(rank[i]),
+        )  # fmt: skip
+        for i, acc in enumerate(t.accession_ids)
+    ]
 
 
 def register_model_run(
@@ -148,45 +124,19 @@ def register_model_run(
     provenance: Mapping[str, Any] | None = None,
     model_path: str = "",
 ) -> int:
-    """Record a model run with its predictions (ranked per trait); return its id."""
+    """Record a model run with its predictions (ranked per trait); return its id.
+
+    Raises
+    ------
+    NotFoundError
+        If the species or a trait's observation variable is unknown.
+    """
+    predictions: dict[str, list[PredictionRow]] = {}
+    for t in traits:
+        predictions.setdefault(t.variable, []).extend(_ranked(t))
     with transaction(engine) as s:
-        sp = s.scalars(select(SpeciesRow).where(SpeciesRow.key == species)).first()
-        if sp is None:
-            raise NotFoundError(f"unknown species {species!r}")
-        names = [t.variable for t in traits]
-        var_ids = dict(
-            s.execute(
-                select(ObservationVariable.name, ObservationVariable.id).where(
-                    ObservationVariable.name.in_(names)
-                )
-            )
-            .tuples()
-            .all()
-        )
-        missing = [n for n in names if n not in var_ids]
-        if missing:
-            raise NotFoundError(f"unknown observation variables: {', '.join(missing)}")
-        run = ModelRun(
-            name=name, method=method, species_id=sp.id, genotype_dataset_id=genotype_dataset_id,
-            parameters=dict(parameters or {}), metrics=dict(metrics or {}),
-            provenance=dict(provenance or {}), model_path=model_path,
+        return add_model_run(
+            s, name=name, method=method, species=species, predictions=predictions,
+            genotype_dataset_id=genotype_dataset_id, parameters=parameters, metrics=metrics,
+            provenance=provenance, model_path=model_path,
         )  # fmt: skip
-        s.add(run)
-        s.flush()
-        rows = []
-        for t in traits:
-            order = np.argsort(-t.gebv if t.higher_is_better else t.gebv, kind="stable")
-            rank = np.empty(len(order), dtype=int)
-            rank[order] = np.arange(1, len(order) + 1)
-            for i, acc in enumerate(t.accession_ids):
-                rel = None if t.reliability is None else float(t.reliability[i])
-                rows.append(
-                    {
-                        "model_run_id": run.id, "accession_id": int(acc),
-                        "variable_id": var_ids[t.variable], "gebv": float(t.gebv[i]),
-                        "reliability": rel, "rank": int(rank[i]),
-                    }
-                )  # fmt: skip
-        if rows:
-            s.execute(insert(Prediction), rows)
-        return run.id

@@ -41,7 +41,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 
 from breedhub.pipelines.config import WORKFLOWS, load_config, prepare_config
 from breedhub.pipelines.exceptions import PipelineError, WorkflowBusyError
@@ -220,14 +220,11 @@ def _update_job(engine: Engine, job_id: int | None, **values: Any) -> None:
     if job_id is None:
         return
     from breedhub.germplasm.db import transaction
-    from breedhub.germplasm.models import Job
+    from breedhub.germplasm.jobs import update_job
 
     with transaction(engine) as s:
-        job = s.get(Job, job_id)
-        if job is None:
+        if update_job(s, job_id, values) is None:
             raise PipelineError(f"no job {job_id}")
-        for key, value in values.items():
-            setattr(job, key, value)
 
 
 def run_workflow(
@@ -286,7 +283,7 @@ def run_workflow(
         For an unknown workflow or profile.
     """
     from breedhub.germplasm.db import transaction
-    from breedhub.germplasm.models import Job
+    from breedhub.germplasm.jobs import add_job, get_job
 
     if kind not in WORKFLOWS:
         raise PipelineError(f"unknown workflow {kind!r}; workflows: {', '.join(WORKFLOWS)}")
@@ -314,15 +311,12 @@ def run_workflow(
         job_id = None  # a dry run is not a job
     else:
         with transaction(engine) as s:
-            job: Job | None
             if job_id is None:
-                job = Job(kind=f"{JOB_KIND_PREFIX}{kind}", status="queued", user_id=user_id,
-                          parameters=parameters)  # fmt: skip
-                s.add(job)
-                s.flush()
-                job_id = job.id
+                job_id = add_job(
+                    s, kind=f"{JOB_KIND_PREFIX}{kind}", user_id=user_id, parameters=parameters
+                ).id
             else:
-                job = s.get(Job, job_id)
+                job = get_job(s, job_id)
                 if job is None or not job.kind.startswith(JOB_KIND_PREFIX):
                     raise PipelineError(f"no pipeline job {job_id}")
                 if job.status != "queued":
@@ -444,7 +438,7 @@ def queue_workflow(
         Listing every problem; no job is recorded.
     """
     from breedhub.germplasm.db import transaction
-    from breedhub.germplasm.models import Job
+    from breedhub.germplasm.jobs import add_job
 
     if kind not in WORKFLOWS:
         raise PipelineError(f"unknown workflow {kind!r}; workflows: {', '.join(WORKFLOWS)}")
@@ -456,10 +450,7 @@ def queue_workflow(
     parameters = {"workflow": kind, "name": resolved["name"], "config": str(config_path),
                   "workdir": str(workdir)}  # fmt: skip
     with transaction(engine) as s:
-        job = Job(kind=f"{JOB_KIND_PREFIX}{kind}", status="queued", user_id=user_id,
-                  parameters=parameters)  # fmt: skip
-        s.add(job)
-        s.flush()
+        job = add_job(s, kind=f"{JOB_KIND_PREFIX}{kind}", user_id=user_id, parameters=parameters)
         return job.id
 
 
@@ -479,14 +470,11 @@ def pipeline_status(
     """
     from breedhub.germplasm.db import transaction
     from breedhub.germplasm.exceptions import NotFoundError
-    from breedhub.germplasm.models import Job
+    from breedhub.germplasm.jobs import latest_jobs
 
     host = socket.gethostname()
     with transaction(engine) as s:
-        q = select(Job).where(Job.kind.like(f"{JOB_KIND_PREFIX}%"))
-        if job_id is not None:
-            q = q.where(Job.id == job_id)
-        jobs = s.scalars(q.order_by(Job.id.desc()).limit(limit)).all()
+        jobs = latest_jobs(s, kind_prefix=JOB_KIND_PREFIX, job_id=job_id, limit=limit)
         if job_id is not None and not jobs:
             raise NotFoundError(f"no pipeline job {job_id}")
         out = []

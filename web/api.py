@@ -17,10 +17,9 @@ status of the error (400 for a bad parameter, 404 for an unknown accession).
 from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify, request
-from sqlalchemy import select
 
 from breedhub.germplasm import accession_detail
-from breedhub.germplasm.models import SpeciesRow
+from breedhub.germplasm.queries_registry import species_keys
 from breedhub.web.db import get_session
 from breedhub.web.search import run_search
 
@@ -30,7 +29,7 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 @bp.get("/germplasm")
 def germplasm_search() -> Response:
     session = get_session()
-    keys = set(session.scalars(select(SpeciesRow.key)))
+    keys = species_keys(session)
     _, page = run_search(session, request.args, species_keys=keys)
     return jsonify(page.to_dict())
 

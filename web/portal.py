@@ -20,18 +20,20 @@ from typing import Any
 from urllib.parse import urlencode
 
 from flask import Blueprint, abort, render_template, request, url_for
-from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from breedhub.germplasm import accession_detail
 from breedhub.germplasm.mcpd import SAMPSTAT, countries
-from breedhub.germplasm.models import (
-    Accession,
-    Institute,
-    ObservationVariable,
-    SpeciesRow,
-    TraitSummary,
+from breedhub.germplasm.models import ObservationVariable, SpeciesRow
+from breedhub.germplasm.queries import SORT_KEYS, accession_by_id
+from breedhub.germplasm.queries_registry import (
+    accession_counts_by_species,
+    institute_codes,
+    list_species,
+    list_variables,
+    variables_by_name,
 )
-from breedhub.germplasm.queries import SORT_KEYS
+from breedhub.germplasm.queries_traits import trait_mean_ranges
 from breedhub.web.charts import TraitPosition, trait_position_svg
 from breedhub.web.db import get_session
 from breedhub.web.exceptions import InvalidParameterError
@@ -80,18 +82,14 @@ def format_number(value: float | int | None, digits: int = 4) -> str:
 
 
 def _species_rows() -> list[SpeciesRow]:
-    return list(get_session().scalars(select(SpeciesRow).order_by(SpeciesRow.id)))
+    return list_species(get_session())
 
 
 @bp.route("/")
 def home() -> str:
     session = get_session()
     species = _species_rows()
-    counts = dict(
-        session.execute(select(Accession.species_id, func.count()).group_by(Accession.species_id))
-        .tuples()
-        .all()
-    )
+    counts = accession_counts_by_species(session)
     cards = [{"species": s, "count": counts.get(s.id, 0)} for s in species]
     return render_template(
         "portal/home.html", cards=cards, total=sum(counts.values()), n_species=len(species)
@@ -123,18 +121,13 @@ def search() -> tuple[str, int]:
     species = _species_rows()
     args = {k: request.args.get(k, "").strip() for k in PARAMETERS}
     chosen = next((s for s in species if s.key == args["species"]), None)
-    var_stmt = select(ObservationVariable).order_by(
-        ObservationVariable.species_id, ObservationVariable.name
-    )
-    if chosen is not None:
-        var_stmt = var_stmt.where(ObservationVariable.species_id == chosen.id)
-    variables = list(session.scalars(var_stmt))
+    variables = list_variables(session, species_row_id=chosen.id if chosen is not None else None)
     by_species = {s.id: s for s in species}
     variable_groups: dict[str, list[ObservationVariable]] = {}
     for v in variables:
         sp = by_species.get(v.species_id) if v.species_id is not None else None
         variable_groups.setdefault(sp.common_name_en if sp else "Other", []).append(v)
-    institutes = list(session.scalars(select(Institute.code).order_by(Institute.code)))
+    institutes = institute_codes(session)
 
     error: InvalidParameterError | None = None
     page = query = None
@@ -149,11 +142,8 @@ def search() -> tuple[str, int]:
     if page is not None and query is not None:
         pages = _page_window(page.page, page.pages)
         if query.traits:
-            trait_var = session.scalars(
-                select(ObservationVariable).where(
-                    ObservationVariable.name == query.traits[0].variable
-                )
-            ).first()
+            name = query.traits[0].variable
+            trait_var = variables_by_name(session, [name]).get(name)
     return render_template(
         "portal/search.html",
         args=args,
@@ -176,33 +166,21 @@ def search() -> tuple[str, int]:
 
 
 def _trait_positions(
-    session: Any, accession_id: int, traits: list[dict[str, Any]]
+    session: Session, accession_id: int, traits: list[dict[str, Any]]
 ) -> list[TraitPosition]:
     """This accession's trait means placed in the range of accession means of the same variable."""
     names = [t["variable"] for t in traits if t["mean"] is not None]
     if not names:
         return []
-    stats = {
-        name: (lo, hi, avg, n)
-        for name, lo, hi, avg, n in session.execute(
-            select(
-                ObservationVariable.name,
-                func.min(TraitSummary.mean),
-                func.max(TraitSummary.mean),
-                func.avg(TraitSummary.mean),
-                func.count(TraitSummary.mean),
-            )
-            .join(TraitSummary, TraitSummary.variable_id == ObservationVariable.id)
-            .where(ObservationVariable.name.in_(names))
-            .group_by(ObservationVariable.name)
-        ).all()
-    }
+    stats = trait_mean_ranges(session, names)
     out = []
     for t in traits:
         s = stats.get(t["variable"])
-        if t["mean"] is None or s is None or s[0] is None:
+        if t["mean"] is None or s is None:
             continue
         lo, hi, avg, n = s
+        if lo is None or hi is None or avg is None:
+            continue
         out.append(
             TraitPosition(
                 t["variable"], t["unit"], float(t["mean"]), float(lo), float(hi), float(avg), n
@@ -214,11 +192,10 @@ def _trait_positions(
 @bp.route("/germplasm/<int:accession_id>")
 def accession(accession_id: int) -> str:
     session = get_session()
-    if session.get(Accession, accession_id) is None:
+    acc = accession_by_id(session, accession_id)
+    if acc is None:
         abort(404, description=f"There is no accession with id {accession_id}.")
     detail = accession_detail(session, accession_id)
-    acc = session.get(Accession, accession_id)
-    assert acc is not None
     chart = trait_position_svg(_trait_positions(session, accession_id, detail["traits"]))
     return render_template(
         "portal/accession.html",

@@ -78,8 +78,8 @@ def test_prepare_config__bad_sheet_and_regions_list_every_problem(
     assert "row 2, column accession ('BHT001:BN-001'): the accession is Brassica napus (rapeseed), not rice" in text  # fmt: skip
     assert "row 3, column accession ('BHT001:NOPE'): unknown accession" in text
     assert "row 5, column fastq1" in text and "duplicated sample: row 4 has the same" in text
-    assert "regions[1] ('chrX:1-100'): the reference has no contig chrX (its contigs: chr1, chr2)" in text  # fmt: skip
-    assert "regions[2] ('chr2:19000-30000'): outside chr2 (1-20000)" in text
+    assert "regions[1] ('chrX:1-100'): names no contig of the reference (its contigs: chr1, chr2)" in text  # fmt: skip
+    assert "regions[2] ('chr2:19000-30000'): runs past the end of chr2 (1-20000)" in text
 
 
 def test_prepare_config__samples_the_database_has_for_other_accessions(
@@ -123,7 +123,7 @@ def test_pipeline_cli__bad_config_is_a_list_not_a_traceback(variants_setup, home
     assert "3 problems, nothing was run" in out
     assert "variants.yaml, colour: unknown key" in out
     assert "variants.yaml, aligner ('bowtie'): 'bowtie' is not one of ['minimap2', 'bwa']" in out
-    assert "variants.yaml, regions[0] ('chrZ'): the reference has no contig chrZ" in out
+    assert "variants.yaml, regions[0] ('chrZ'): names no contig of the reference" in out
     result = runner.invoke(main, [*args, "--json"])
     err = json.loads(result.output)["error"]
     assert err["type"] == "ConfigError" and len(err["details"]) == 3
