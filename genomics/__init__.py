@@ -35,14 +35,11 @@ from breedhub.genomics.reference import (
     load_reference,
     split_regions,
 )
-from breedhub.genomics.simulate import (
-    gene_drop,
-    simulate_dataset,
-    simulate_population,
-    simulate_reads,
-    simulate_reference,
-    write_truth_vcf,
-)
+from breedhub.genomics.simulate import simulate_dataset
+from breedhub.genomics.simulate_pedigree import gene_drop
+from breedhub.genomics.simulate_population import simulate_population, write_truth_vcf
+from breedhub.genomics.simulate_reads import simulate_reads
+from breedhub.genomics.simulate_reference import simulate_reference
 from breedhub.genomics.store_export import store_to_plink, store_to_vcf
 from breedhub.genomics.store_read import read_dosages, store_info
 from breedhub.genomics.store_vcf import vcf_to_store

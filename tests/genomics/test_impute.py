@@ -13,7 +13,7 @@ import pytest
 
 from breedhub.genomics.exceptions import InputFileError, ToolError
 from breedhub.genomics.impute import impute_genotypes, impute_vcf, masked_accuracy
-from breedhub.genomics.simulate import gene_drop
+from breedhub.genomics.simulate_pedigree import gene_drop
 
 
 def population(ploidy: int, n: int = 80, markers: int = 600, chromosomes: int = 2, seed: int = 5):

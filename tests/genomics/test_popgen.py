@@ -16,7 +16,7 @@ from breedhub.genomics.popgen import (
     pca,
     population_report,
 )
-from breedhub.genomics.simulate import gene_drop
+from breedhub.genomics.simulate_pedigree import gene_drop
 from breedhub.genomics.store import write_genotype_store
 
 # Two variants, three tetraploids; worked by hand below.

@@ -21,7 +21,7 @@ from breedhub.genomics.reference import (
     load_reference,
     split_regions,
 )
-from breedhub.genomics.simulate import simulate_reference
+from breedhub.genomics.simulate_reference import simulate_reference
 
 GOOD = ">chr1 the first\nACGTACGTAC\nacgtNNRYKM\nACG\n\n>chr2\nGGGGCCCCAA\nTT\n"
 
@@ -233,7 +233,7 @@ def test_check_header_contigs__names_the_contig_and_both_lengths(tmp_path):
 
 
 def test_check_header_contigs__a_truth_vcf_matches_its_reference(tmp_path):
-    from breedhub.genomics.simulate import simulate_population, write_truth_vcf
+    from breedhub.genomics.simulate_population import simulate_population, write_truth_vcf
 
     fa = simulate_reference(tmp_path / "ref.fa", n_contigs=2, contig_length=5000)
     vcf = write_truth_vcf(

@@ -8,16 +8,15 @@ import numpy as np
 import pysam
 import pytest
 
-from breedhub.genomics.simulate import (
-    ReadSet,
+from breedhub.genomics.simulate import simulate_dataset
+from breedhub.genomics.simulate_pedigree import gene_drop
+from breedhub.genomics.simulate_population import (
     SimulatedPopulation,
-    gene_drop,
-    simulate_dataset,
     simulate_population,
-    simulate_reads,
-    simulate_reference,
     write_truth_vcf,
 )
+from breedhub.genomics.simulate_reads import ReadSet, simulate_reads
+from breedhub.genomics.simulate_reference import simulate_reference
 from breedhub.genomics.store import write_genotype_store
 from breedhub.predict.io import read_genotypes
 from breedhub.predict.relationship import genomic_relationship
