@@ -14,7 +14,8 @@ from the species registry.
 - :mod:`genomics.popgen`: allele frequencies, heterozygosity, PCA, LD decay
 """
 
-from breedhub.genomics.align import AlignmentStats, align_reads, alignment_stats
+from breedhub.genomics.align import align_reads
+from breedhub.genomics.align_stats import AlignmentStats, alignment_stats
 from breedhub.genomics.call import call_variants
 from breedhub.genomics.call_dosage import DosageCalls, genotype_dosages
 from breedhub.genomics.evaluate import Comparison, compare_to_truth, normalise_vcf

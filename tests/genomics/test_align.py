@@ -9,8 +9,9 @@ import numpy as np
 import pysam
 import pytest
 
-import breedhub.genomics.align as align
-from breedhub.genomics.align import AlignmentStats, align_reads, alignment_stats
+from breedhub.base.provenance import sha256_file
+from breedhub.genomics.align import align_reads
+from breedhub.genomics.align_stats import AlignmentStats, alignment_stats
 from breedhub.genomics.exceptions import InputFileError, ToolError
 
 COMP = str.maketrans("ACGTN", "TGCAN")
@@ -237,8 +238,10 @@ def test_align_reads__stats_json_matches_the_bam(sim, aligned):
     saved = json.loads((bam.parent / "S1.stats.json").read_text())
     provenance = saved.pop("provenance")
     assert saved == stats.to_dict()
-    assert provenance["parameters"]["sample"] == "S1" and provenance["reference"] == str(sim.fasta)
-    assert provenance["software"].startswith("breedhub ")
+    assert provenance["parameters"]["sample"] == "S1"
+    assert provenance["extra"]["reference"] == str(sim.fasta)
+    assert provenance["tool"] == "breedhub" and provenance["command"].endswith("align_reads")
+    assert provenance["inputs"][0] == {"path": str(sim.fasta), "sha256": sha256_file(sim.fasta)}
     n_reads = 2 * len(sim.pairs)
     assert stats.reads == n_reads
     with pysam.AlignmentFile(str(bam)) as f:
@@ -444,7 +447,7 @@ def test_align_reads__missing_fastq(sim, tmp_path):
 
 
 def test_align_reads__bwa_not_installed(sim, tmp_path, monkeypatch):
-    monkeypatch.setattr(align.shutil, "which", lambda name: None)
+    monkeypatch.setattr(shutil, "which", lambda name: None)
     with pytest.raises(ToolError, match="bwa is not installed"):
         align_reads(sim.fasta, [(sim.fastq1, None)], tmp_path / "x.bam", sample="S1", aligner="bwa")
     assert not any(tmp_path.iterdir())
