@@ -28,7 +28,8 @@ from breedhub.genomics.popgen import (
     pca,
     population_report,
 )
-from breedhub.genomics.qc import QCReport, filter_vcf
+from breedhub.genomics.qc import filter_vcf
+from breedhub.genomics.qc_stats import QCReport
 from breedhub.genomics.reference import (
     Reference,
     check_fasta,

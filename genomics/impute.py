@@ -42,16 +42,15 @@ from typing import Any
 
 import numpy as np
 
+from breedhub.base.checks import check_int, check_ploidy
+from breedhub.base.provenance import jsonable, provenance
 from breedhub.genomics.exceptions import InputFileError, ToolError
 from breedhub.genomics.files import atomic_output
-from breedhub.genomics.qc import (
-    check_ploidy,
+from breedhub.genomics.qc_vcf import (
     check_vcf_paths,
     index_vcf,
     iter_genotype_chunks,
-    jsonable,
     open_vcf_reader,
-    provenance,
     read_headers,
     write_json,
 )
@@ -115,14 +114,6 @@ class ImputeReport:
 
 
 # --------------------------------------------------------------------------- checks
-
-
-def _check_int(name: str, value: object, lo: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer):
-        raise TypeError(f"{name} must be an int, not {type(value).__name__}")
-    if value < lo:
-        raise ValueError(f"{name} must be at least {lo}, not {value}")
-    return int(value)
 
 
 def _check_gt(gt: object, ploidy: int | None) -> tuple[np.ndarray, int]:
@@ -445,11 +436,11 @@ def impute_genotypes(
     contig_a, position_a = _check_sites(contig, position, gt.shape[0])
     if method not in METHODS:
         raise ValueError(f"method must be one of {', '.join(METHODS)}, not {method!r}")
-    k = _check_int("k", k, 1)
-    n_ld_markers = _check_int("n_ld_markers", n_ld_markers, 1)
-    window = _check_int("window", window, 1)
-    threads = _check_int("threads", threads, 1)
-    seed = _check_int("seed", seed, 0)
+    k = check_int("k", k, minimum=1)
+    n_ld_markers = check_int("n_ld_markers", n_ld_markers, minimum=1)
+    window = check_int("window", window, minimum=1)
+    threads = check_int("threads", threads, minimum=1)
+    seed = check_int("seed", seed, minimum=0)
 
     order = np.lexsort((position_a, contig_a))
     g = np.ascontiguousarray(gt[order]).astype(np.int8)
@@ -544,7 +535,7 @@ def masked_accuracy(
         raise TypeError(f"fraction must be a number, not {type(fraction).__name__}")
     if not 0 < fraction < 1:
         raise ValueError(f"fraction must be between 0 and 1, not {fraction}")
-    seed = _check_int("seed", seed, 0)
+    seed = check_int("seed", seed, minimum=0)
     if isinstance(methods, str):
         methods = (methods,)
     for m in methods:
@@ -663,11 +654,11 @@ def impute_vcf(
     ploidy = check_ploidy(ploidy)
     if method not in ("auto", *METHODS):
         raise ValueError(f"method must be auto, {', '.join(METHODS)}; not {method!r}")
-    threads = _check_int("threads", threads, 1)
-    seed = _check_int("seed", seed, 0)
-    k = _check_int("k", k, 1)
-    n_ld_markers = _check_int("n_ld_markers", n_ld_markers, 1)
-    window = _check_int("window", window, 1)
+    threads = check_int("threads", threads, minimum=1)
+    seed = check_int("seed", seed, minimum=0)
+    k = check_int("k", k, minimum=1)
+    n_ld_markers = check_int("n_ld_markers", n_ld_markers, minimum=1)
+    window = check_int("window", window, minimum=1)
     if isinstance(mask_fraction, bool) or not isinstance(mask_fraction, int | float):
         raise TypeError(f"mask_fraction must be a number, not {type(mask_fraction).__name__}")
     if not 0 < mask_fraction < 1:
@@ -737,15 +728,15 @@ def impute_vcf(
     report.seconds = round(time.perf_counter() - t0, 3)
     report.provenance = provenance(
         "breedhub.genomics.impute.impute_vcf",
-        [src],
-        {
+        inputs=[src],
+        parameters={
             "ploidy": ploidy,
             "method": chosen,
             "seed": seed,
             "mask_fraction": mask_fraction,
             **options,
         },
-    )
+    ).to_dict()
     if report_json is not None:
         write_json(report.to_dict(), report_json)
     return report

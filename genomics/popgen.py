@@ -17,16 +17,11 @@ from typing import Any
 
 import numpy as np
 
+from breedhub.base.checks import check_ploidy
+from breedhub.base.provenance import jsonable, provenance
 from breedhub.genomics.exceptions import InputFileError
 from breedhub.genomics.files import atomic_output
-from breedhub.genomics.qc import (
-    check_ploidy,
-    iter_genotype_chunks,
-    jsonable,
-    provenance,
-    read_headers,
-    write_json,
-)
+from breedhub.genomics.qc_vcf import iter_genotype_chunks, read_headers, write_json
 
 __all__ = [
     "Heterozygosity",
@@ -729,9 +724,14 @@ def population_report(
         "notes": notes,
         "provenance": provenance(
             "breedhub.genomics.popgen.population_report",
-            [src],
-            {"ploidy": p, "n_components": n_components, "max_pairs": max_pairs, "seed": seed},
-        ),
+            inputs=[src],
+            parameters={
+                "ploidy": p,
+                "n_components": n_components,
+                "max_pairs": max_pairs,
+                "seed": seed,
+            },
+        ).to_dict(),
     }
     report = jsonable(report)
     write_json(report, out / "popgen.json")
