@@ -26,8 +26,8 @@ from breedhub.genomics.popgen import (
     heterozygosity,
     ld_decay,
     pca,
-    population_report,
 )
+from breedhub.genomics.popgen_report import population_report
 from breedhub.genomics.qc import filter_vcf
 from breedhub.genomics.qc_stats import QCReport
 from breedhub.genomics.reference import (

@@ -473,7 +473,7 @@ def export(h5: Path, vcf: Path | None, plink: Path | None, as_json: bool) -> Non
 @user_errors
 def stats(genotypes: Path, ploidy: int | None, out_dir: Path, as_json: bool) -> None:
     """Population statistics and plots: allele frequencies, heterozygosity, PCA, LD decay."""
-    from breedhub.genomics.popgen import population_report
+    from breedhub.genomics.popgen_report import population_report
 
     result = population_report(genotypes, out_dir, ploidy=ploidy)
     _report(result, as_json, f"{out_dir}: popgen.json and plots written")

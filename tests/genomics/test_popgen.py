@@ -14,8 +14,8 @@ from breedhub.genomics.popgen import (
     heterozygosity,
     ld_decay,
     pca,
-    population_report,
 )
+from breedhub.genomics.popgen_report import population_report
 from breedhub.genomics.simulate_pedigree import gene_drop
 from breedhub.genomics.store import write_genotype_store
 
