@@ -51,6 +51,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from breedhub.base.files import atomic_output
 from breedhub.base.provenance import provenance
 from breedhub.genomics.align_run import (
     _BamTail,
@@ -60,7 +61,6 @@ from breedhub.genomics.align_run import (
     _run_mappy,
 )
 from breedhub.genomics.align_stats import AlignmentStats, alignment_stats
-from breedhub.genomics.files import atomic_output
 
 __all__ = ["AlignmentStats", "align_reads", "alignment_stats"]
 

@@ -53,6 +53,7 @@ import pysam
 import pysam.bcftools
 
 from breedhub.base.checks import check_int, check_ploidy
+from breedhub.base.files import atomic_output
 from breedhub.base.provenance import Provenance, provenance
 from breedhub.base.regions import parse_regions, read_fai
 from breedhub.genomics.call_dosage import (
@@ -74,7 +75,7 @@ from breedhub.genomics.call_pieces import (
     _site_hash,
 )
 from breedhub.genomics.exceptions import InputFileError, as_genomics_error
-from breedhub.genomics.files import atomic_output, check_vcf_gz, remove_stale_index, vcf_index_path
+from breedhub.genomics.files import check_vcf_gz, remove_stale_index, vcf_index_path
 
 __all__ = ["CALLERS", "PRIORS", "DosageCalls", "call_variants", "gather_vcfs", "genotype_dosages"]
 

@@ -32,8 +32,9 @@ import numpy as np
 import pysam
 import pysam.bcftools
 
+from breedhub.base.files import atomic_output
 from breedhub.genomics.exceptions import InputFileError, ToolError
-from breedhub.genomics.files import atomic_output, check_vcf_gz, remove_stale_index, vcf_index_path
+from breedhub.genomics.files import check_vcf_gz, remove_stale_index, vcf_index_path
 
 __all__ = ["ClassCounts", "Comparison", "compare_to_truth", "normalise_vcf"]
 

@@ -1,7 +1,7 @@
 """Streaming, validating FASTQ readers: one file, or the two files of a paired run.
 
 Both readers take plain or gzip-compressed files (by content, see
-:func:`genomics.files.open_text`) and check every record as they go: a header
+:func:`breedhub.base.files.open_text`) and check every record as they go: a header
 starting with ``@`` and naming the read, a separator starting with ``+``, a
 sequence of IUPAC nucleotide codes, a quality string of the same length in
 Phred+33 (``!`` to ``~``). A file that breaks off inside a record, or a gzip
@@ -23,8 +23,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, NamedTuple
 
-from breedhub.genomics.exceptions import InputFileError
-from breedhub.genomics.files import is_gzip, open_text
+from breedhub.base.files import is_gzip, open_text
+from breedhub.genomics.exceptions import InputFileError, as_genomics_error
 
 __all__ = ["FastqRecord", "read_fastq", "read_pairs"]
 
@@ -61,7 +61,8 @@ class _LineBlocks:
         self._lines: list[str] = []
         self._tail = ""
         self._eof = False
-        self._fh: IO[str] | None = open_text(self.path)
+        with as_genomics_error():
+            self._fh: IO[str] | None = open_text(self.path)
         self._gzip = is_gzip(self.path)
 
     def close(self) -> None:

@@ -42,9 +42,9 @@ from typing import Any
 import numpy as np
 
 from breedhub.base.checks import check_int, check_ploidy
+from breedhub.base.files import atomic_output
 from breedhub.base.provenance import jsonable, provenance
 from breedhub.genomics.exceptions import InputFileError
-from breedhub.genomics.files import atomic_output
 from breedhub.genomics.impute_methods import (
     _alleles_of_dosage,
     _beagle,

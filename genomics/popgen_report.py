@@ -10,9 +10,9 @@ from typing import Any
 import numpy as np
 
 from breedhub.base.checks import check_ploidy
+from breedhub.base.files import atomic_output
 from breedhub.base.provenance import jsonable, provenance
 from breedhub.genomics.exceptions import InputFileError
-from breedhub.genomics.files import atomic_output
 from breedhub.genomics.popgen import _as_dosage, allele_frequencies, heterozygosity, ld_decay, pca
 from breedhub.genomics.qc_vcf import iter_genotype_chunks, read_headers, write_json
 

@@ -35,9 +35,9 @@ from typing import Any
 import numpy as np
 
 from breedhub.base.checks import check_float, check_ploidy
+from breedhub.base.files import atomic_output
 from breedhub.base.provenance import provenance
 from breedhub.genomics.exceptions import InputFileError
-from breedhub.genomics.files import atomic_output
 from breedhub.genomics.qc_html import render_html
 from breedhub.genomics.qc_stats import _EDGES, VARIANT_REASONS, QCReport, _Summary, hwe_exact_test
 from breedhub.genomics.qc_vcf import (

@@ -12,9 +12,9 @@ from typing import Any
 
 import numpy as np
 
+from breedhub.base.files import atomic_output
 from breedhub.base.provenance import jsonable
 from breedhub.genomics.exceptions import InputFileError
-from breedhub.genomics.files import atomic_output
 
 
 def check_vcf_paths(vcf: object, out_vcf: object) -> tuple[Path, Path]:

@@ -27,8 +27,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from breedhub.genomics.exceptions import InputFileError, ToolError
-from breedhub.genomics.files import GZIP_MAGIC, atomic_output, is_gzip, open_text
+from breedhub.base.checks import check_path
+from breedhub.base.errors import BreedhubError
+from breedhub.base.files import atomic_output, is_bgzf, is_gzip, open_text
+from breedhub.base.provenance import provenance
+from breedhub.base.regions import Region, read_fai
+from breedhub.genomics.exceptions import InputFileError, ToolError, as_genomics_error
 
 #: IUPAC nucleotide codes accepted in sequence lines, either case.
 IUPAC = "ACGTUNRYSWKMBDHV"
@@ -89,12 +93,6 @@ class Reference:
         return sum(c.length for c in self.contigs)
 
 
-def _check_path(name: str, value: object) -> Path:
-    if not isinstance(value, str | os.PathLike):
-        raise TypeError(f"{name} must be a path (str or os.PathLike), not {type(value).__name__}")
-    return Path(value)
-
-
 def check_fasta(path: str | os.PathLike[str]) -> list[Contig]:
     """Check a FASTA file line by line and return its contigs.
 
@@ -139,7 +137,7 @@ def check_fasta(path: str | os.PathLike[str]) -> list[Contig]:
     ...     print(f"{e.record}: {e.problem}")
     line 3, column 3: '-' is not a nucleotide code (IUPAC: ACGTUNRYSWKMBDHV, either case)
     """
-    path = _check_path("path", path)
+    path = check_path("path", path)
     contigs: list[Contig] = []
     first_line: dict[str, int] = {}
     name: str | None = None
@@ -162,7 +160,9 @@ def check_fasta(path: str | os.PathLike[str]) -> list[Contig]:
         return InputFileError(path, problem, record=where)
 
     rewrap = "samtools faidx needs lines of one length: rewrap it (e.g. `seqkit seq -w 60`)"
-    with open_text(path) as text:
+    with as_genomics_error():
+        opened = open_text(path)
+    with opened as text:
         try:  # read bytes (text.buffer), so that line numbers stay exact for any byte
             for n, raw in enumerate(text.buffer, 1):  # type: ignore[attr-defined]
                 line = raw.rstrip(b"\n")
@@ -236,13 +236,6 @@ def _fresh(index: Path, source: Path) -> bool:
     return index.is_file() and index.stat().st_mtime_ns >= source.stat().st_mtime_ns
 
 
-def _is_bgzf(path: Path) -> bool:
-    with open(path, "rb") as fh:
-        head = fh.read(18)
-    # gzip member with FEXTRA whose first subfield is BGZF's 'BC' (SAM spec, section 4.1)
-    return head[:2] == GZIP_MAGIC and len(head) >= 14 and head[3] & 4 != 0 and head[12:14] == b"BC"
-
-
 def _sidecar_path(path: Path) -> Path:
     return Path(f"{path}.contigs.json")
 
@@ -267,15 +260,15 @@ def _read_sidecar(path: Path) -> list[Contig] | None:
 
 
 def _write_sidecar(path: Path, contigs: list[Contig]) -> None:
-    from breedhub.base.version import __version__
-
     st = path.stat()
     data = {
         "version": _SIDECAR_VERSION,
         "fasta": path.name,
         "size": st.st_size,
         "mtime_ns": st.st_mtime_ns,
-        "software": f"breedhub {__version__}",
+        "provenance": provenance(
+            "breedhub.genomics.reference.index_reference", inputs=[path]
+        ).to_dict(),
         "contigs": [[c.name, c.length, c.md5] for c in contigs],
     }
     with atomic_output(_sidecar_path(path)) as tmp:
@@ -287,7 +280,7 @@ def _write_fai(path: Path) -> None:
 
     with contextlib.ExitStack() as stack:
         args = [str(path), "--fai-idx", str(stack.enter_context(atomic_output(f"{path}.fai")))]
-        if _is_bgzf(path):
+        if is_bgzf(path):
             args += ["--gzi-idx", str(stack.enter_context(atomic_output(f"{path}.gzi")))]
         try:
             pysam.faidx(*args)
@@ -390,7 +383,7 @@ def index_reference(
     >>> ref.lengths, ref.mmi.name, Path(f"{fa}.fai").is_file()
     ({'chr1': 1000}, 'ref.fa.mmi', True)
     """
-    path = _check_path("path", path)
+    path = check_path("path", path)
     aligners = _check_aligners(aligners)
     if isinstance(threads, bool) or not isinstance(threads, int):
         raise TypeError(f"threads must be an integer, not {type(threads).__name__}")
@@ -400,7 +393,7 @@ def index_reference(
         raise InputFileError(path, "no such file")
     if "bwa" in aligners and shutil.which("bwa") is None:
         raise ToolError(_NO_BWA)
-    if is_gzip(path) and not _is_bgzf(path):
+    if is_gzip(path) and not is_bgzf(path):
         fix = (
             f"`gunzip {path.name} && bgzip {path.name[:-3]}`"
             if path.name.endswith(".gz")
@@ -416,7 +409,7 @@ def index_reference(
         contigs = check_fasta(path)
     if not (
         _fresh(Path(f"{path}.fai"), path)
-        and (not _is_bgzf(path) or _fresh(Path(f"{path}.gzi"), path))
+        and (not is_bgzf(path) or _fresh(Path(f"{path}.gzi"), path))
     ):
         _write_fai(path)
     if _read_sidecar(path) is None:
@@ -461,17 +454,15 @@ def load_reference(path: str | os.PathLike[str]) -> Reference:
     >>> ref.lengths, ref.mmi is None, Path(f"{fa}.contigs.json").is_file()
     ({'chr1': 4, 'chr2': 4}, True, True)
     """
-    path = _check_path("path", path)
+    path = check_path("path", path)
     if not path.is_file():
         raise InputFileError(path, "no such file")
     contigs = _read_sidecar(path)
     fai = Path(f"{path}.fai")
     if contigs is not None and _fresh(fai, path):
         try:
-            with open(fai) as fh:
-                rows = [line.split("\t")[:2] for line in fh if line.strip()]
-            in_fai = [(name, int(n)) for name, n in rows]
-        except (OSError, ValueError):
+            in_fai = list(read_fai(fai).items())
+        except BreedhubError:
             in_fai = []
         if in_fai == [(c.name, c.length) for c in contigs]:
             mmi, bwa_prefix = _existing_indexes(path)
@@ -482,7 +473,7 @@ def load_reference(path: str | os.PathLike[str]) -> Reference:
 
 def _region(name: str, start: int, end: int) -> str:
     # htslib reads {name} as a whole name, for names that contain ':'
-    return f"{{{name}}}:{start}-{end}" if ":" in name else f"{name}:{start}-{end}"
+    return str(Region(name, start, end))
 
 
 def split_regions(
@@ -592,7 +583,7 @@ def check_header_contigs(
     ...
     breedhub.genomics.exceptions.InputFileError: b.vcf.gz: contig chr2: aligned to another reference? contig chr2 has length 1000 in the file but 2000 in reference.fa
     """
-    path = _check_path("path", path)
+    path = check_path("path", path)
     if not isinstance(reference, Reference):
         raise TypeError(
             f"reference must be a Reference (from load_reference), not {type(reference).__name__}"

@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from breedhub.base.checks import check_int, check_path, check_ploidy
-from breedhub.genomics.files import atomic_output
+from breedhub.base.files import atomic_output
 from breedhub.genomics.simulate_pedigree import GenotypeSimulation, gene_drop
 from breedhub.genomics.simulate_population import (
     SimulatedPopulation,

@@ -10,10 +10,11 @@ from typing import Any
 import numpy as np
 
 from breedhub.base.checks import check_float, check_int, check_path, check_ploidy
+from breedhub.base.files import atomic_output
 from breedhub.base.provenance import provenance
 from breedhub.base.regions import fasta_contigs
 from breedhub.genomics.exceptions import as_genomics_error
-from breedhub.genomics.files import atomic_output, vcf_index_path
+from breedhub.genomics.files import vcf_index_path
 from breedhub.genomics.simulate_pedigree import _Meiosis, _Phased
 from breedhub.genomics.simulate_reference import (
     _BASES,

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from breedhub.base.checks import check_float, check_int, check_path
-from breedhub.genomics.files import atomic_output
+from breedhub.base.files import atomic_output
 from breedhub.genomics.simulate_population import SimulatedPopulation, _check_population
 from breedhub.genomics.simulate_reference import _BASES, _ENCODE, _SALT_READS, _read_reference
 

@@ -9,8 +9,8 @@ from typing import IO
 import numpy as np
 
 from breedhub.base.checks import check_float, check_int, check_path
+from breedhub.base.files import atomic_output
 from breedhub.genomics.exceptions import InputFileError
-from breedhub.genomics.files import atomic_output
 
 # ---------------------------------------------------------------------------
 # Sequencing data with known truth: reference, population, truth VCF, reads.

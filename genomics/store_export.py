@@ -11,8 +11,9 @@ from pathlib import Path
 import h5py
 import numpy as np
 
+from breedhub.base.files import atomic_output
 from breedhub.genomics.exceptions import InputFileError
-from breedhub.genomics.files import atomic_output, remove_stale_index, vcf_index_path
+from breedhub.genomics.files import remove_stale_index, vcf_index_path
 from breedhub.genomics.store_layout import (
     _DOT,
     _FIXED_COLUMNS,

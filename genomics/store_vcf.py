@@ -21,8 +21,8 @@ import h5py
 import numpy as np
 
 from breedhub.base.checks import check_int
+from breedhub.base.files import GZIP_MAGIC, atomic_output
 from breedhub.genomics.exceptions import InputFileError
-from breedhub.genomics.files import GZIP_MAGIC, atomic_output
 from breedhub.genomics.store_layout import (
     _FIXED_COLUMNS,
     _INT16_MAX,

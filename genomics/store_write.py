@@ -12,7 +12,7 @@ import h5py
 import numpy as np
 
 from breedhub.base.checks import check_int
-from breedhub.genomics.files import atomic_output
+from breedhub.base.files import atomic_output
 from breedhub.genomics.store_layout import (
     _CHUNK_BYTES,
     ALT,
