@@ -130,15 +130,15 @@ class _Mapper:
 
     def hits(
         self, seq: str, seq2: str | None, name: str, buf: Any
-    ) -> tuple[list[tuple], list[tuple]]:
+    ) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
         """The primary and supplementary hits of each read, as tuples.
 
         A hit: (contig, ref start, ref end, reverse, query start, query end,
         MAPQ, CIGAR without clips, NM, AS, CIGAR with soft clips), query
         coordinates on the read as sequenced. Secondary hits are dropped.
         """
-        one: list[tuple] = []
-        two: list[tuple] = []
+        one: list[tuple[Any, ...]] = []
+        two: list[tuple[Any, ...]] = []
         n1 = len(seq)
         n2 = len(seq2) if seq2 is not None else 0
         m_cigars = _M_CIGARS
@@ -200,7 +200,7 @@ def _clipped(core: str, lead: int, trail: int, clip: str) -> str:
     return (f"{lead}{clip}" if lead else "") + core + (f"{trail}{clip}" if trail else "")
 
 
-def _proper(a: tuple, b: tuple, max_gap: int) -> bool:
+def _proper(a: tuple[Any, ...], b: tuple[Any, ...], max_gap: int) -> bool:
     """minimap2's proper pair: same contig, FR, forward read first, gap within bounds."""
     if a[0] != b[0] or a[3] == b[3]:
         return False
@@ -208,12 +208,12 @@ def _proper(a: tuple, b: tuple, max_gap: int) -> bool:
     return fwd[1] <= rev[1] and rev[1] - fwd[2] <= max_gap
 
 
-def _hard_clipped(h: tuple, qlen: int) -> str:
+def _hard_clipped(h: tuple[Any, ...], qlen: int) -> str:
     lead, trail = (qlen - h[5], h[4]) if h[3] else (h[4], qlen - h[5])
     return _clipped(h[7], lead, trail, "H")
 
 
-def _sa_tag(hits: list[tuple], skip: int, qlen: int) -> str:
+def _sa_tag(hits: list[tuple[Any, ...]], skip: int, qlen: int) -> str:
     parts = []
     for i, q in enumerate(hits):
         if i == skip:
@@ -240,9 +240,9 @@ def _read_records(
     qname: str,
     seq: str,
     qual: str,
-    hits: list[tuple],
+    hits: list[tuple[Any, ...]],
     flag0: int,
-    mate: tuple | None,
+    mate: tuple[Any, ...] | None,
     proper: bool,
     rg: str,
     mate_tags: str,
@@ -299,7 +299,7 @@ def _read_records(
         )
 
 
-def _order(hits: list[tuple], pri: int) -> list[tuple]:
+def _order(hits: list[tuple[Any, ...]], pri: int) -> list[tuple[Any, ...]]:
     return hits if pri == 0 else [hits[pri], *hits[:pri], *hits[pri + 1 :]]
 
 
@@ -321,8 +321,8 @@ def _quality_scores(quals: list[str]) -> list[int]:
 def _mate_line(
     qn: str,
     flag: int,
-    hit: tuple,
-    mate_hit: tuple,
+    hit: tuple[Any, ...],
+    mate_hit: tuple[Any, ...],
     mate: str,
     seq: str,
     qual: str,
@@ -357,7 +357,7 @@ def _map_pairs(
     lines2: list[str],
     first: int,
     mapper: _Mapper | None = None,
-) -> tuple[bytes, int, tuple | None]:
+) -> tuple[bytes, int, tuple[Any, ...] | None]:
     """Check, map and format a block of pairs: (SAM text, longest read, error).
 
     ``mapper`` is the forked workers' module state unless given.
@@ -432,10 +432,12 @@ def _map_pairs(
     return "".join(out).encode("ascii"), longest, None
 
 
-def _hits_split(m: _Mapper, s1: str, s2: str, qn: str) -> tuple[list[tuple], list[tuple]]:
+def _hits_split(
+    m: _Mapper, s1: str, s2: str, qn: str
+) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
     """Hits of a pair one of whose reads is empty: map the other alone."""
     one = m.hits(s1, None, qn, m.buf())[0] if s1 else []
-    two: list[tuple] = []
+    two: list[tuple[Any, ...]] = []
     if s2:
         # mapped alone, read 2's hits come back as read 1's, in its own coordinates
         two = m.hits(s2, None, qn, m.buf())[0]
@@ -444,7 +446,7 @@ def _hits_split(m: _Mapper, s1: str, s2: str, qn: str) -> tuple[list[tuple], lis
 
 def _map_singles(
     path: Path, lines: list[str], first: int, mapper: _Mapper | None = None
-) -> tuple[bytes, int, tuple | None]:
+) -> tuple[bytes, int, tuple[Any, ...] | None]:
     """Check, map and format a block of single-end reads (see :func:`_map_pairs`)."""
     try:
         names, seqs, quals = _parse_block(path, lines, first)

@@ -214,14 +214,14 @@ class _InlinePool:
     def __exit__(self, *exc: object) -> None:
         pass
 
-    def apply_async(self, fn: Callable[..., Any], args: tuple) -> _Done:
+    def apply_async(self, fn: Callable[..., Any], args: tuple[Any, ...]) -> _Done:
         return _Done(fn(*args))
 
-    def starmap(self, fn: Callable[..., Any], items: Iterable[tuple]) -> list[Any]:
+    def starmap(self, fn: Callable[..., Any], items: Iterable[tuple[Any, ...]]) -> list[Any]:
         return [fn(*a) for a in items]
 
 
-def _raise_input_error(err: tuple) -> None:
+def _raise_input_error(err: tuple[Any, ...]) -> None:
     path, problem, record = err
     raise InputFileError(path, problem, record=record)
 
@@ -332,7 +332,13 @@ def _run_mappy(
                             first, l1, l2 = blocks.take(BATCH)
                             if not l1 and not l2:
                                 break
-                            args: tuple = (blocks.one.path, l1, blocks.two.path, l2, first)
+                            args: tuple[Any, ...] = (
+                                blocks.one.path,
+                                l1,
+                                blocks.two.path,
+                                l2,
+                                first,
+                            )
                             task = pool.apply_async(_map_pairs, (*args, *inline))
                         else:
                             first = blocks.records + 1
