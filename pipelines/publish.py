@@ -293,6 +293,17 @@ def publish_model_run(
             "metrics": metric_rows, "replaced": replaced}  # fmt: skip
 
 
+def _mean_imputed(dosages: np.ndarray) -> np.ndarray:
+    """Dosages as float64 with each missing call (-1) replaced by its marker's mean."""
+    X = np.asarray(dosages, dtype=np.float64)
+    missing = X < 0
+    if missing.any():
+        X[missing] = np.nan
+        means = np.nan_to_num(np.nanmean(X, axis=0))
+        X = np.where(missing, means[None, :], X)
+    return X
+
+
 def fit_and_publish(
     engine: Engine,
     *,
@@ -340,19 +351,25 @@ def fit_and_publish(
     -------
     dict
         As :func:`publish_model_run`, with ``traits``: per trait ``h2``,
-        ``cv_mean_r`` and ``n_phenotyped``, and ``seconds``.
+        ``cv_mean_r`` and ``n_phenotyped``, and ``seconds``. When no trait
+        has enough phenotyped accessions nothing is registered and
+        ``model_run_id`` is None.
     """
-    from breedhub.genomics import read_genotypes
+    from breedhub.genomics import read_dosages
     from breedhub.germplasm.db import transaction
     from breedhub.germplasm.queries_traits import numerical_trait_means
     from breedhub.predict.cv import cross_validate
 
     start = time.perf_counter()
     ds = _dataset(engine, dataset)
-    geno = read_genotypes(ds.path, ploidy=ds.ploidy)
-    X = geno.sample_matrix(impute="mean")
     names = [smp for smp, _, _ in ds.samples]
-    if list(geno.sample_id) != names:
+    geno = read_dosages(ds.path, samples=names)
+    if geno.ploidy != ds.ploidy:
+        raise PipelineError(
+            f"{ds.path}: ploidy {geno.ploidy}, but dataset {dataset} is registered with {ds.ploidy}"
+        )
+    X = _mean_imputed(geno.dosages)
+    if list(geno.sample_ids) != names:
         raise PipelineError(
             f"{ds.path}: its samples are not the ones registered for dataset {dataset} "
             "(re-register the dataset)"
@@ -383,10 +400,10 @@ def fit_and_publish(
         fits.append(fit)
         if progress:
             progress(f"{trait}: h2 {fit.info.get('h2', float('nan')):.3f}, cv r {cv.mean_r:.3f}")
-    if not fits:
-        raise PipelineError(
-            f"no trait of dataset {dataset} has enough phenotyped accessions to fit"
-        )
+    if not fits:  # nothing to publish: say so rather than register an empty run
+        return {"model_run_id": None, "name": name, "method": method, "predicted": {},
+                "metrics": {}, "replaced": [], "traits": {},
+                "seconds": time.perf_counter() - start}  # fmt: skip
     record = provenance(
         "breedhub.pipelines.publish.fit_and_publish",
         inputs=[ds.path],

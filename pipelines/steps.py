@@ -107,7 +107,7 @@ def register_variants(
     from breedhub.germplasm.exceptions import DuplicateError
     from breedhub.germplasm.genotype_datasets import find_genotype_dataset
     from breedhub.germplasm.queries import accession_ids_by_ref
-    from breedhub.pipelines.config import read_sample_sheet
+    from breedhub.pipelines.samplesheet import read_sample_sheet
     from breedhub.pipelines.register import register_genotype_dataset, update_genotype_dataset
 
     run = str(Path(run_dir).absolute()) if run_dir else ""

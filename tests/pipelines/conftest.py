@@ -119,7 +119,8 @@ def predict_setup(home, engine, registry, variables, tmp_path) -> Path:
     from breedhub.germplasm.phenotypes import import_observations
     from breedhub.germplasm.simulate import simulate_germplasm
     from breedhub.germplasm.tabular import write_table
-    from breedhub.pipelines.demo import _accession_ids
+    from breedhub.germplasm.db import transaction
+    from breedhub.germplasm.queries import species_accession_ids
     from breedhub.pipelines.register import register_genotype_dataset
 
     species = registry["rice"]
@@ -145,7 +146,8 @@ def predict_setup(home, engine, registry, variables, tmp_path) -> Path:
         ploidy=2, n_markers=400, n_chromosomes=4, genome_size_mb=40.0,
         cross_types=ped["CROSS_TYPE"].to_list(), generations=ped["GENERATION"].to_list(), seed=4,
     )  # fmt: skip
-    ids = _accession_ids(engine, "rice")
+    with transaction(engine) as s:
+        ids = species_accession_ids(s, "rice")
     samples = [f"{k}:DNA1" for k in keys]
     path = home / "genotypes" / "rice-gbs.h5"
     path.parent.mkdir(parents=True, exist_ok=True)
