@@ -130,7 +130,7 @@ def _sites_to_variants(
     ok &= n_count[np.minimum(end, length - 1) + 1] == n_count[pos]
     idx = np.flatnonzero(ok)
     idx = idx[np.argsort(pos[idx], kind="stable")]
-    p, e = pos[idx], end[idx]
+    p, e = np.asarray(pos[idx]), np.asarray(end[idx])
     close = np.zeros(idx.size, dtype=bool)
     if idx.size > 1:
         near = p[1:] - np.maximum.accumulate(e)[:-1] <= _MIN_GAP

@@ -22,6 +22,7 @@ import numpy as np
 
 from breedhub.base.checks import check_int
 from breedhub.base.files import GZIP_MAGIC, atomic_output
+from breedhub.base.provenance import sha256_file
 from breedhub.genomics.exceptions import InputFileError
 from breedhub.genomics.store_layout import (
     _FIXED_COLUMNS,
@@ -244,8 +245,7 @@ class _VcfSource:
     def sha256(self) -> str:
         """The input file's sha256 (after every block was read)."""
         if self.is_bcf:
-            with open(self.path, "rb") as fh:
-                return hashlib.file_digest(fh, "sha256").hexdigest()
+            return sha256_file(self.path)
         while self.hashing.read(1 << 20):  # anything the decompressor left unread
             pass
         return self.hashing.sha.hexdigest()

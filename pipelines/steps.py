@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 from sqlalchemy import Engine
 
-from breedhub.genomics.files import atomic_output
+from breedhub.base.files import atomic_output
 from breedhub.pipelines.exceptions import PipelineError
 
 __all__ = [
@@ -107,8 +107,8 @@ def register_variants(
     from breedhub.germplasm.exceptions import DuplicateError
     from breedhub.germplasm.genotype_datasets import find_genotype_dataset
     from breedhub.germplasm.queries import accession_ids_by_ref
-    from breedhub.pipelines.samplesheet import read_sample_sheet
     from breedhub.pipelines.register import register_genotype_dataset, update_genotype_dataset
+    from breedhub.pipelines.samplesheet import read_sample_sheet
 
     run = str(Path(run_dir).absolute()) if run_dir else ""
     info = store_info(store)

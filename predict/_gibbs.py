@@ -45,7 +45,7 @@ TRACE_COLUMNS = (
 
 
 @njit(cache=True, fastmath=True, nogil=True, error_model="numpy")
-def _dot(x, e32):  # pragma: no cover - compiled
+def _dot(x: np.ndarray, e32: np.ndarray) -> float:  # pragma: no cover - compiled
     # single precision: twice the SIMD width of double (the residual's float32 mirror)
     s = np.float32(0.0)
     for i in range(x.shape[0]):
@@ -54,7 +54,9 @@ def _dot(x, e32):  # pragma: no cover - compiled
 
 
 @njit(cache=True, fastmath=True, nogil=True, error_model="numpy")
-def _axpy(x, mu, delta, e, e32):  # pragma: no cover - compiled
+def _axpy(
+    x: np.ndarray, mu: float, delta: float, e: np.ndarray, e32: np.ndarray
+) -> None:  # pragma: no cover - compiled
     # e -= delta * (x - mu), in double, and refresh the float32 mirror
     shift = delta * mu
     for i in range(x.shape[0]):
@@ -64,7 +66,7 @@ def _axpy(x, mu, delta, e, e32):  # pragma: no cover - compiled
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _sum(e):  # pragma: no cover - compiled
+def _sum(e: np.ndarray) -> float:  # pragma: no cover - compiled
     s = 0.0
     for i in range(e.shape[0]):
         s += e[i]
@@ -72,7 +74,9 @@ def _sum(e):  # pragma: no cover - compiled
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _inclusion(rhs, xx, s2, se2, log_prior_odds):  # pragma: no cover - compiled
+def _inclusion(
+    rhs: float, xx: float, s2: float, se2: float, log_prior_odds: float
+) -> float:  # pragma: no cover - compiled
     # P(delta = 1 | ...) with the effect integrated out: y* ~ N(x b, se2 I), b ~ N(0, s2).
     v = xx * s2 + se2
     lo = log_prior_odds + 0.5 * math.log(se2 / v) + 0.5 * rhs * rhs * s2 / (se2 * v)
@@ -84,7 +88,7 @@ def _inclusion(rhs, xx, s2, se2, log_prior_odds):  # pragma: no cover - compiled
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def run_chain(
+def run_chain(  # type: ignore[no-untyped-def]  # numba kernel: numba infers its 25 argument types
     Xt,
     mu,
     xx,

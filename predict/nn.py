@@ -330,7 +330,7 @@ class _TorchModel(GenomicModel):
                     idx = torch.as_tensor(batch, device=device)
                     loss = nn.functional.mse_loss(self._forward(x_all[idx]), t_all[idx])
                     opt.zero_grad(set_to_none=True)
-                    loss.backward()
+                    loss.backward()  # type: ignore[no-untyped-call]
                     opt.step()
                 if not math.isfinite(loss.item()):
                     raise ConvergenceError(

@@ -114,13 +114,13 @@ def predict_setup(home, engine, registry, variables, tmp_path) -> Path:
     """40 rice accessions with one trial's phenotypes and a registered genotype dataset."""
     from breedhub.genomics.simulate import gene_drop
     from breedhub.genomics.store import write_genotype_store
+    from breedhub.germplasm.db import transaction
     from breedhub.germplasm.institutes import upsert_institutes
     from breedhub.germplasm.passport import import_passport
     from breedhub.germplasm.phenotypes import import_observations
+    from breedhub.germplasm.queries import species_accession_ids
     from breedhub.germplasm.simulate import simulate_germplasm
     from breedhub.germplasm.tabular import write_table
-    from breedhub.germplasm.db import transaction
-    from breedhub.germplasm.queries import species_accession_ids
     from breedhub.pipelines.register import register_genotype_dataset
 
     species = registry["rice"]
