@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 from scipy.optimize import minimize_scalar
 
+from breedhub.base.checks import check_ploidy
 from breedhub.predict.base import GenomicModel, check_fixed, check_genotypes, check_phenotypes
 from breedhub.predict.exceptions import InputError
 from breedhub.predict.relationship import centred_cross_product, scaling
@@ -259,7 +260,7 @@ class GBLUP(GenomicModel):
     method = "gblup"
 
     def _fit(self, X: np.ndarray, y: np.ndarray, fixed: np.ndarray) -> None:
-        ploidy = self.ploidy or 2
+        ploidy = check_ploidy(self.ploidy)  # required: never a diploid guess
         p = X.mean(axis=0, dtype=np.float64) / ploidy
         denom = scaling(p, ploidy)
         G = centred_cross_product(X, None, ploidy * p) / denom

@@ -182,7 +182,8 @@ def test_kernel_blup__not_positive_definite_gets_a_logged_ridge(caplog):
 
 def test_kernel_blup__pedigree_and_single_step_use_the_same_machinery():
     """Pedigree BLUP on A and ssGBLUP on H = (H^-1)^-1 through kernel_blup (Legarra et al. 2009)."""
-    from breedhub.predict.pedigree import a_matrix, h_inverse, prepare_pedigree
+    from breedhub.predict.pedigree import a_matrix, prepare_pedigree
+    from breedhub.predict.single_step import h_inverse
 
     rng = np.random.default_rng(11)
     ids = [f"f{i}" for i in range(20)]
@@ -194,7 +195,7 @@ def test_kernel_blup__pedigree_and_single_step_use_the_same_machinery():
         sires.append(pool[s])
         dams.append(pool[d])
     ped = prepare_pedigree(ids, sires, dams)
-    A = a_matrix(ped)
+    A = a_matrix(ped, ploidy=2)
     n = len(ids)
     u = np.linalg.cholesky(A) @ rng.normal(size=n)
     y = u + rng.normal(size=n)
@@ -204,10 +205,10 @@ def test_kernel_blup__pedigree_and_single_step_use_the_same_machinery():
     genotyped = ids[20:]
     X = rng.binomial(2, 0.5, size=(60, 500))
     G = genomic_relationship(X, ploidy=2)
-    H = np.linalg.inv(h_inverse(ped, G, genotyped).toarray())
+    H = np.linalg.inv(h_inverse(ped, G, genotyped, ploidy=2).toarray())
     ss = kernel_blup(H, y)
     assert ss.gebv.shape == (n,) and np.isfinite(ss.reliability).all()
     # with G equal to A22, H is A and ssGBLUP is pedigree BLUP
     A22 = A[20:, 20:]
-    H_same = np.linalg.inv(h_inverse(ped, A22, genotyped, blend=0.0).toarray())
+    H_same = np.linalg.inv(h_inverse(ped, A22, genotyped, blend=0.0, ploidy=2).toarray())
     np.testing.assert_allclose(kernel_blup(H_same, y).gebv, pblup.gebv, rtol=1e-5, atol=1e-7)

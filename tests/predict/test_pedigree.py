@@ -18,10 +18,10 @@ from breedhub.predict.pedigree import (
     Pedigree,
     a_inverse,
     a_matrix,
-    h_inverse,
     pedigree_inbreeding,
     prepare_pedigree,
 )
+from breedhub.predict.single_step import h_inverse
 
 MRODE_IDS = [1, 2, 3, 4, 5, 6]
 MRODE_SIRES = [0, 0, 1, 1, 4, 5]
@@ -110,7 +110,7 @@ def test_prepare_pedigree__unknown_parent_is_an_error_or_a_founder():
         prepare_pedigree(["A", "B"], [None, "Z"], [None, "A"])
     ped = prepare_pedigree(["A", "B"], [None, "Z"], [None, "A"], add_founders=True)
     assert ped.ids == ("A", "B", "Z") and ped.n_input == 2
-    assert a_matrix(ped)[1].tolist() == [0.5, 1.0, 0.5]
+    assert a_matrix(ped, ploidy=2)[1].tolist() == [0.5, 1.0, 0.5]
 
 
 def test_prepare_pedigree__bad_kinds_and_lengths():
@@ -119,22 +119,22 @@ def test_prepare_pedigree__bad_kinds_and_lengths():
     with pytest.raises(InputError, match="lengths 2, 1 and 2"):
         prepare_pedigree(["A", "B"], [None], [None, None])
     with pytest.raises(TypeError, match="Pedigree"):
-        a_matrix([["A", None, None]])
+        a_matrix([["A", None, None]], ploidy=2)
 
 
 # -------------------------------------------------------- Mrode Example 2.1
 
 
 def test_a_matrix__mrode_example_2_1(mrode):
-    np.testing.assert_allclose(a_matrix(mrode), MRODE_A, atol=1e-12)
+    np.testing.assert_allclose(a_matrix(mrode, ploidy=2), MRODE_A, atol=1e-12)
 
 
 def test_pedigree_inbreeding__mrode_example_2_1(mrode):
-    np.testing.assert_allclose(pedigree_inbreeding(mrode), MRODE_F, atol=1e-12)
+    np.testing.assert_allclose(pedigree_inbreeding(mrode, ploidy=2), MRODE_F, atol=1e-12)
 
 
 def test_a_inverse__mrode_example_2_1(mrode):
-    ainv = a_inverse(mrode)
+    ainv = a_inverse(mrode, ploidy=2)
     np.testing.assert_allclose(ainv.toarray(), MRODE_AINV, atol=1e-12)
     np.testing.assert_allclose(ainv @ MRODE_A, np.eye(6), atol=1e-12)
 
@@ -145,9 +145,13 @@ def test_a_matrix__input_order_is_kept(mrode):
         [MRODE_IDS[i] for i in perm], [MRODE_SIRES[i] for i in perm], [MRODE_DAMS[i] for i in perm]
     )
     assert ped.ids == tuple(str(MRODE_IDS[i]) for i in perm)
-    np.testing.assert_allclose(a_matrix(ped), MRODE_A[np.ix_(perm, perm)], atol=1e-12)
-    np.testing.assert_allclose(a_inverse(ped).toarray(), MRODE_AINV[np.ix_(perm, perm)], atol=1e-12)
-    np.testing.assert_allclose(pedigree_inbreeding(ped), np.array(MRODE_F)[perm], atol=1e-12)
+    np.testing.assert_allclose(a_matrix(ped, ploidy=2), MRODE_A[np.ix_(perm, perm)], atol=1e-12)
+    np.testing.assert_allclose(
+        a_inverse(ped, ploidy=2).toarray(), MRODE_AINV[np.ix_(perm, perm)], atol=1e-12
+    )
+    np.testing.assert_allclose(
+        pedigree_inbreeding(ped, ploidy=2), np.array(MRODE_F)[perm], atol=1e-12
+    )
 
 
 # ------------------------------------------------- textbook inbreeding values
@@ -160,12 +164,14 @@ def test_pedigree_inbreeding__full_sib_and_parent_offspring_matings():
         [None, None, "s", "s", "fs1", "s"],
         [None, None, "d", "d", "fs2", "fs1"],
     )
-    np.testing.assert_allclose(pedigree_inbreeding(ped), [0, 0, 0, 0, 0.25, 0.25])
+    np.testing.assert_allclose(pedigree_inbreeding(ped, ploidy=2), [0, 0, 0, 0, 0.25, 0.25])
 
 
 def test_pedigree_inbreeding__successive_selfing_halves_heterozygosity():
     # Diploid selfing: F' = (1 + F) / 2, so 1/2, 3/4, 7/8.
-    np.testing.assert_allclose(pedigree_inbreeding(selfing_chain(3)), [0, 0.5, 0.75, 0.875])
+    np.testing.assert_allclose(
+        pedigree_inbreeding(selfing_chain(3), ploidy=2), [0, 0.5, 0.75, 0.875]
+    )
 
 
 def test_pedigree_inbreeding__selfed_autopolyploids():
@@ -263,20 +269,20 @@ def test_h_inverse__equals_the_inverse_of_h_built_directly(mrode):
     G = (Z - 2 * p) @ (Z - 2 * p).T / (2 * (p * (1 - p)).sum())  # VanRaden (2008)
     blend = 0.05
     Gw = (1 - blend) * G + blend * MRODE_A[np.ix_(g, g)]
-    Hinv = h_inverse(mrode, G, [3, 5, 6], blend=blend)
+    Hinv = h_inverse(mrode, G, [3, 5, 6], blend=blend, ploidy=2)
     np.testing.assert_allclose(Hinv.toarray(), np.linalg.inv(legarra_h(MRODE_A, Gw, g)), atol=1e-9)
 
 
 def test_h_inverse__g_equal_to_a22_gives_a_inverse(mrode):
     A22 = MRODE_A[np.ix_([4, 5], [4, 5])]
-    Hinv = h_inverse(mrode, A22, ["5", "6"], tune_g=True)
+    Hinv = h_inverse(mrode, A22, ["5", "6"], tune_g=True, ploidy=2)
     np.testing.assert_allclose(Hinv.toarray(), MRODE_AINV, atol=1e-10)
 
 
 def test_h_inverse__tau_and_omega_scale_the_blocks(mrode):
     G = np.array([[1.2, 0.3], [0.3, 0.9]])
     A22 = MRODE_A[np.ix_([4, 5], [4, 5])]
-    Hinv = h_inverse(mrode, G, ["5", "6"], tau=1.5, omega=0.7, blend=0.0).toarray()
+    Hinv = h_inverse(mrode, G, ["5", "6"], tau=1.5, omega=0.7, blend=0.0, ploidy=2).toarray()
     expected = MRODE_AINV.copy()
     expected[np.ix_([4, 5], [4, 5])] += 1.5 * np.linalg.inv(G) - 0.7 * np.linalg.inv(A22)
     np.testing.assert_allclose(Hinv, expected, atol=1e-10)
@@ -284,12 +290,20 @@ def test_h_inverse__tau_and_omega_scale_the_blocks(mrode):
 
 def test_h_inverse__bad_g_is_named(mrode):
     with pytest.raises(InputError, match="not symmetric"):
-        h_inverse(mrode, [[1.0, 0.2], [0.3, 1.0]], ["5", "6"])
+        h_inverse(mrode, [[1.0, 0.2], [0.3, 1.0]], ["5", "6"], ploidy=2)
     with pytest.raises(InputError, match="genotyped_ids has 3"):
-        h_inverse(mrode, np.eye(2), ["1", "5", "6"])
+        h_inverse(mrode, np.eye(2), ["1", "5", "6"], ploidy=2)
     with pytest.raises(InputError, match="'99'"):
-        h_inverse(mrode, np.eye(2), ["5", "99"])
+        h_inverse(mrode, np.eye(2), ["5", "99"], ploidy=2)
     with pytest.raises(InputError, match="raise blend"):
-        h_inverse(mrode, np.ones((2, 2)), ["5", "6"], blend=0.0)
+        h_inverse(mrode, np.ones((2, 2)), ["5", "6"], blend=0.0, ploidy=2)
     with pytest.raises(InputError, match="blend"):
-        h_inverse(mrode, np.eye(2), ["5", "6"], blend=1.0)
+        h_inverse(mrode, np.eye(2), ["5", "6"], blend=1.0, ploidy=2)
+
+
+def test_a_matrix__ploidy_is_required(mrode):
+    # nothing assumes diploidy: the ploidy comes from the species registry
+    with pytest.raises(TypeError, match="ploidy"):
+        a_matrix(mrode)  # type: ignore[call-arg]
+    with pytest.raises(TypeError, match="ploidy"):
+        h_inverse(mrode, np.eye(2), ["5", "6"])  # type: ignore[call-arg]
