@@ -20,6 +20,7 @@ from breedhub.genomics.call import call_variants
 from breedhub.genomics.call_dosage import DosageCalls, genotype_dosages
 from breedhub.genomics.evaluate import Comparison, compare_to_truth, normalise_vcf
 from breedhub.genomics.exceptions import GenomicsError, InputFileError, ToolError
+from breedhub.genomics.genotypes import Genotypes, read_genotypes
 from breedhub.genomics.impute import impute_genotypes, impute_vcf, masked_accuracy
 from breedhub.genomics.popgen import (
     allele_frequencies,
@@ -51,6 +52,7 @@ __all__ = [
     "Comparison",
     "DosageCalls",
     "GenomicsError",
+    "Genotypes",
     "InputFileError",
     "QCReport",
     "Reference",
@@ -75,6 +77,7 @@ __all__ = [
     "pca",
     "population_report",
     "read_dosages",
+    "read_genotypes",
     "simulate_dataset",
     "simulate_population",
     "simulate_reads",
