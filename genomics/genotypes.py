@@ -259,9 +259,7 @@ class Genotypes:
 
 def _agree(path: Path, stated: int, ploidy: int | None, where: str) -> int:
     if ploidy is not None and check_ploidy(ploidy) != stated:
-        raise InputFileError(
-            path, f"ploidy {ploidy} was asked but {where} says the ploidy is {stated}"
-        )
+        raise InputFileError(path, f"ploidy {ploidy} disagrees with {where} ploidy {stated}")
     return stated
 
 
@@ -296,7 +294,7 @@ def _read_store(path: Path, ploidy: int | None) -> Genotypes:
     except OSError as exc:
         raise InputFileError(path, f"not an HDF5 file: {exc}") from None
     d = read_dosages(path)
-    stated = _agree(path, int(d.ploidy), ploidy, "the store")
+    stated = _agree(path, int(d.ploidy), ploidy, "the store's")
     return Genotypes(
         d.dosages.T, tuple(d.sample_ids), tuple(d.marker_ids), ploidy=stated, source=str(path)
     )
@@ -417,7 +415,7 @@ def _read_npz(path: Path, ploidy: int | None) -> Genotypes:
                 f"from {samples_key} and {markers_key or 'its own width'}",
             )
         if "ploidy" in files:
-            stated = _agree(path, int(z["ploidy"]), ploidy, "the file")
+            stated = _agree(path, int(z["ploidy"]), ploidy, "the file's")
         else:
             stated = _require_ploidy(path, ploidy, ".npz")
     try:

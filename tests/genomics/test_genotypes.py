@@ -196,7 +196,7 @@ def test_read_genotypes__square_store_keeps_its_orientation(tmp_path):
     assert g.variant_id == tuple(f"v{i}" for i in range(n))
     np.testing.assert_array_equal(g.call_dosage, dosage)
     np.testing.assert_array_equal(g.dosage_matrix(), dosage.T)  # models: (samples, markers)
-    with pytest.raises(InputFileError, match="the store says the ploidy is 4"):
+    with pytest.raises(InputFileError, match="ploidy 2 disagrees with the store's ploidy 4"):
         read_genotypes(path, ploidy=2)
 
 
@@ -270,9 +270,7 @@ def test_read_genotypes__npz_in_both_layouts(tmp_path):
     with pytest.raises(InputFileError, match="does not say its ploidy"):
         read_genotypes(tmp_path / "f.npz")
     same(read_genotypes(tmp_path / "f.npz", ploidy=4), a)
-    with pytest.raises(
-        InputFileError, match="ploidy 6 was asked but the file says the ploidy is 4"
-    ):
+    with pytest.raises(InputFileError, match="ploidy 6 disagrees with the file's ploidy 4"):
         read_genotypes(tmp_path / "x.npz", ploidy=6)
     np.savez(tmp_path / "square.npz", X=np.eye(2, dtype=int), sample_ids=["a", "b", "c"], ploidy=2)
     with pytest.raises(InputFileError, match=r"not \(samples, markers\)"):
