@@ -312,12 +312,12 @@ def child_bayesb(data: Path, n_short: int, n_long: int) -> dict[str, Any]:
     rng = np.random.default_rng(0)
     t0 = time.perf_counter()
     tiny = rng.binomial(2, 0.3, size=(50, 100)).astype(np.int8)
-    BayesB(n_iter=2, burn_in=0, thin=1).fit(tiny, rng.normal(size=50))
+    BayesB(n_iter=2, burn_in=0, thin=1).fit(tiny, rng.normal(size=50), ploidy=2)
     compile_s = time.perf_counter() - t0
 
     def fit(n_iter: int) -> tuple[float, Any]:
         t = time.perf_counter()
-        model = BayesB(n_iter=n_iter, burn_in=0, thin=1, seed=1).fit(X, y)
+        model = BayesB(n_iter=n_iter, burn_in=0, thin=1, seed=1).fit(X, y, ploidy=2)
         return time.perf_counter() - t, model
 
     with PeakMemory() as pm:
@@ -410,7 +410,7 @@ def child_mlp(data: Path, epochs: int, device: str) -> dict[str, Any]:
     def fit(n_epochs: int) -> tuple[float, Any]:
         _sync(device)
         t = time.perf_counter()
-        model = MLP(max_epochs=n_epochs, **params).fit(X, y)
+        model = MLP(max_epochs=n_epochs, **params).fit(X, y, ploidy=2)
         _sync(device)
         return time.perf_counter() - t, model
 

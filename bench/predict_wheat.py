@@ -29,7 +29,7 @@ import numpy as np  # noqa: E402
 import polars as pl  # noqa: E402
 
 from breedhub.predict.gblup import kernel_blup  # noqa: E402
-from breedhub.predict.models import make_model  # noqa: E402
+from breedhub.predict.methods import make_model  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "gs" / "bglr_wheat"
 ENVS = ["GY_E1", "GY_E2", "GY_E3", "GY_E4"]

@@ -1,8 +1,8 @@
 """The contract every genomic-prediction model follows, and input validation.
 
 Every model is a :class:`GenomicModel`: ``fit(genotypes, phenotypes)`` then
-``predict(genotypes)``, saved and loaded with its parameters and provenance
-(:func:`save_model`, :func:`load_model`). Inputs are checked the same way for
+``predict(genotypes)``; it is saved and loaded with its parameters and
+provenance by :mod:`predict.persist`. Inputs are checked the same way for
 every model by :func:`check_genotypes` and :func:`check_phenotypes`:
 
 - genotypes are a (samples x markers) matrix of allele dosages 0..ploidy,
@@ -15,24 +15,16 @@ every model by :func:`check_genotypes` and :func:`check_phenotypes`:
 
 from __future__ import annotations
 
-import datetime as dt
-import hashlib
-import json
-import os
 from abc import ABC, abstractmethod
-from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
 
-from breedhub.predict.exceptions import InputError, ModelFileError
+from breedhub.base.checks import check_ploidy
+from breedhub.predict.exceptions import InputError
 
-FORMAT_VERSION = 1
 
-
-def check_genotypes(
-    genotypes: Any, *, ploidy: int | None = None, name: str = "genotypes"
-) -> np.ndarray:
+def check_genotypes(genotypes: Any, *, ploidy: int, name: str = "genotypes") -> np.ndarray:
     """Validate a dosage matrix; return it as a C-contiguous float array.
 
     Parameters
@@ -40,7 +32,7 @@ def check_genotypes(
     genotypes
         (samples x markers) allele dosages.
     ploidy
-        When given, dosages above it are rejected.
+        Required (nothing assumes diploidy); dosages above it are rejected.
     name
         The argument's name for messages.
 
@@ -52,7 +44,7 @@ def check_genotypes(
     Raises
     ------
     TypeError
-        If it is not a 2-D numeric array.
+        If it is not a 2-D numeric array, or ``ploidy`` is missing or not an integer.
     InputError
         If it is empty, has missing values (NaN or negative), or dosages above ploidy.
 
@@ -61,6 +53,7 @@ def check_genotypes(
     >>> check_genotypes([[0, 1, 2], [2, 1, 0]], ploidy=2).dtype
     dtype('float32')
     """
+    ploidy = check_ploidy(ploidy)
     arr = np.asarray(genotypes)
     if arr.dtype.kind not in "iufb":
         raise TypeError(f"{name} must be a numeric array, not {arr.dtype}")
@@ -77,7 +70,7 @@ def check_genotypes(
                 f"{name} has {int((arr < 0).sum())} missing or negative dosages in samples "
                 f"{_some(rows)}: impute them first (breedhub genomics impute)"
             )
-        if ploidy is not None and ploidy >= 1 and hi > ploidy:
+        if hi > ploidy:
             rows, cols = np.nonzero(arr > ploidy)
             raise InputError(
                 f"{name} has dosages above the ploidy {ploidy} (max {hi}) in samples "
@@ -93,16 +86,13 @@ def check_genotypes(
             f"{name} has {int(bad.sum())} missing or negative dosages in samples "
             f"{_some(rows)}: impute them first (breedhub genomics impute)"
         )
-    if ploidy is not None:
-        if ploidy < 1:
-            raise InputError(f"ploidy must be 1 or more, not {ploidy}")
-        over = out > ploidy if arr.dtype.kind not in "iub" else np.zeros((1, 1), dtype=bool)
-        if over.any():
-            rows, cols = np.nonzero(over)
-            raise InputError(
-                f"{name} has dosages above the ploidy {ploidy} (max {out.max():g}) in samples "
-                f"{_some(np.unique(rows))}, markers {_some(np.unique(cols))}"
-            )
+    over = out > ploidy if arr.dtype.kind not in "iub" else np.zeros((1, 1), dtype=bool)
+    if over.any():
+        rows, cols = np.nonzero(over)
+        raise InputError(
+            f"{name} has dosages above the ploidy {ploidy} (max {out.max():g}) in samples "
+            f"{_some(np.unique(rows))}, markers {_some(np.unique(cols))}"
+        )
     return out
 
 
@@ -155,15 +145,6 @@ def check_fixed(fixed: Any, n_samples: int) -> np.ndarray:
     return f
 
 
-def _check_int(name: str, value: Any, *, minimum: int) -> int:
-    """An integer option of at least ``minimum`` (bools refused), as a plain ``int``."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an integer, not {type(value).__name__}")
-    if value < minimum:
-        raise InputError(f"{name} must be {minimum} or more, not {value}")
-    return int(value)
-
-
 def _some(idx: np.ndarray, k: int = 8) -> str:
     shown = ", ".join(str(int(i)) for i in idx[:k])
     return shown + (f" and {len(idx) - k} more" if len(idx) > k else "")
@@ -191,8 +172,8 @@ class GenomicModel(ABC):
         genotypes: Any,
         phenotypes: Any,
         *,
+        ploidy: int,
         fixed: Any = None,
-        ploidy: int | None = None,
     ) -> GenomicModel:
         """Fit to the samples with an observed phenotype.
 
@@ -205,8 +186,10 @@ class GenomicModel(ABC):
         fixed
             Optional fixed-effect design (samples x covariates); an intercept is added.
         ploidy
-            Ploidy of the dosages (checked, and used by models that need it).
+            Ploidy of the dosages: required (checked, and used by models that
+            need it); from the genotype data or the species registry.
         """
+        ploidy = check_ploidy(ploidy)
         X = check_genotypes(genotypes, ploidy=ploidy)
         y = check_phenotypes(phenotypes, X.shape[0])
         keep = ~np.isnan(y)
@@ -223,6 +206,11 @@ class GenomicModel(ABC):
         """Genomic estimated breeding (or genetic) values of these samples."""
         if not self.fitted_:
             raise InputError(f"{self.method}: call fit() before predict()")
+        if self.ploidy is None:
+            raise InputError(
+                f"{self.method}: the model's ploidy is not known: set model.ploidy "
+                "(fit and load_model do)"
+            )
         X = check_genotypes(genotypes, ploidy=self.ploidy)
         if X.shape[1] != self.info_["n_markers"]:
             raise InputError(
@@ -245,65 +233,3 @@ class GenomicModel(ABC):
     @abstractmethod
     def from_state(cls, params: dict[str, Any], state: dict[str, np.ndarray]) -> GenomicModel:
         """Rebuild a fitted model from :attr:`params` and :meth:`state`."""
-
-
-def data_checksum(*arrays: np.ndarray) -> str:
-    """sha256 of arrays' bytes and shapes, for provenance."""
-    h = hashlib.sha256()
-    for a in arrays:
-        a = np.ascontiguousarray(a)
-        h.update(str((a.shape, a.dtype.str)).encode())
-        h.update(a.tobytes())
-    return h.hexdigest()
-
-
-def save_model(model: GenomicModel, path: str | os.PathLike[str], **provenance: Any) -> Path:
-    """Write a fitted model to ``path`` (.npz): arrays, parameters and provenance.
-
-    Written to a temporary name and renamed, so a crash leaves no half file.
-    """
-    from breedhub.base.version import __version__
-
-    if not model.fitted_:
-        raise InputError("only a fitted model can be saved")
-    meta = {
-        "format_version": FORMAT_VERSION,
-        "method": model.method,
-        "params": model.params,
-        "ploidy": model.ploidy,
-        "info": model.info_,
-        "provenance": {
-            "software": f"breedhub {__version__}",
-            "numpy": np.__version__,
-            "saved_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-            **provenance,
-        },
-    }
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.part")
-    arrays: dict[str, Any] = {"__meta__": np.array(json.dumps(meta, default=str)), **model.state()}
-    with open(tmp, "wb") as fh:
-        np.savez_compressed(fh, **arrays)
-    os.replace(tmp, path)
-    return path
-
-
-def load_model(path: str | os.PathLike[str]) -> GenomicModel:
-    """Read a model written by :func:`save_model`."""
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            meta = json.loads(str(z["__meta__"]))
-            state = {k: z[k] for k in z.files if k != "__meta__"}
-    except (OSError, ValueError, KeyError) as exc:
-        raise ModelFileError(f"{path}: not a breedhub model file ({exc})") from None
-    from breedhub.predict.models import METHODS, model_class
-
-    if meta.get("method") not in METHODS or meta.get("format_version") != FORMAT_VERSION:
-        raise ModelFileError(f"{path}: unknown method or format {meta.get('method')!r}")
-    cls = model_class(meta["method"])
-    model = cls.from_state(meta["params"], state)
-    model.ploidy = meta["ploidy"]
-    model.info_ = meta["info"]
-    model.info_["provenance"] = meta["provenance"]
-    model.fitted_ = True
-    return model

@@ -69,7 +69,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from breedhub.predict.base import GenomicModel, _check_int
+from breedhub.base.checks import check_int
+from breedhub.predict.base import GenomicModel
 from breedhub.predict.exceptions import ConvergenceError, InputError, PredictError
 from breedhub.predict.mcmc import effective_sample_size, geweke_z
 
@@ -139,10 +140,10 @@ class _BayesRegression(GenomicModel):
         scale_e: float | None,
         **model_params: Any,
     ):
-        n_iter = _check_int("n_iter", n_iter, minimum=1)
-        burn_in = _check_int("burn_in", burn_in, minimum=0)
-        thin = _check_int("thin", thin, minimum=1)
-        seed = _check_int("seed", seed, minimum=0)
+        n_iter = check_int("n_iter", n_iter, minimum=1)
+        burn_in = check_int("burn_in", burn_in, minimum=0)
+        thin = check_int("thin", thin, minimum=1)
+        seed = check_int("seed", seed, minimum=0)
         if seed >= 2**32:
             raise InputError(f"seed must be below 2**32, not {seed}")
         if (n_iter - burn_in) // thin < 2:
@@ -406,7 +407,7 @@ class BayesB(_SpikeSlab):
     >>> rng = np.random.default_rng(0)
     >>> X = rng.binomial(2, 0.5, size=(100, 40))
     >>> y = X[:, 0] - X[:, 1] + rng.normal(size=100)
-    >>> model = BayesB(n_iter=300, burn_in=100).fit(X, y)
+    >>> model = BayesB(n_iter=300, burn_in=100).fit(X, y, ploidy=2)
     >>> model.predict(X[:3]).shape
     (3,)
     >>> sorted(np.argsort(-abs(model.effect_))[:2].tolist())
@@ -484,7 +485,7 @@ class BayesCPi(_SpikeSlab):
     >>> rng = np.random.default_rng(0)
     >>> X = rng.binomial(2, 0.5, size=(100, 40))
     >>> y = X[:, 0] - X[:, 1] + rng.normal(size=100)
-    >>> model = BayesCPi(n_iter=300, burn_in=100).fit(X, y)
+    >>> model = BayesCPi(n_iter=300, burn_in=100).fit(X, y, ploidy=2)
     >>> 0 < model.info_["pi"]["mean"] < 1
     True
     """
@@ -563,7 +564,7 @@ class BayesianLasso(_BayesRegression):
     >>> rng = np.random.default_rng(0)
     >>> X = rng.binomial(2, 0.5, size=(100, 40))
     >>> y = X[:, 0] - X[:, 1] + rng.normal(size=100)
-    >>> model = BayesianLasso(n_iter=300, burn_in=100).fit(X, y)
+    >>> model = BayesianLasso(n_iter=300, burn_in=100).fit(X, y, ploidy=2)
     >>> model.info_["lambda2"]["mean"] > 0
     True
     """

@@ -56,6 +56,7 @@ from typing import Any
 
 import numpy as np
 
+from breedhub.base.checks import check_ploidy
 from breedhub.predict.exceptions import InputError
 
 __all__ = [
@@ -78,10 +79,7 @@ def _some(idx: np.ndarray, k: int = 8) -> str:
 
 
 def _check_ploidy(ploidy: Any, *, variance: bool) -> int:
-    if isinstance(ploidy, bool) or not isinstance(ploidy, (int, np.integer)):
-        raise TypeError(f"ploidy must be an integer, not {type(ploidy).__name__}")
-    if ploidy < 1:
-        raise InputError(f"ploidy must be 1 or more, not {ploidy}")
+    ploidy = check_ploidy(ploidy)
     if variance and ploidy != 2:
         raise InputError(
             f"ploidy={ploidy}: cross-variance prediction is implemented for diploid (or disomic, "

@@ -18,7 +18,7 @@ import numpy as np
 
 from breedhub.predict.base import check_genotypes, check_phenotypes
 from breedhub.predict.exceptions import InputError
-from breedhub.predict.models import make_model
+from breedhub.predict.methods import make_model
 
 
 @dataclass
@@ -108,7 +108,7 @@ def cross_validate(
         n values; individuals with a missing value are never tested (and are
         skipped in training).
     method
-        A name of :data:`predict.models.METHODS`.
+        A name of :data:`predict.methods.METHODS`.
     folds, repeats, seed
         Random balanced partitions: ``repeats`` of them, each of ``folds`` folds.
     fold_ids

@@ -59,7 +59,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from breedhub.predict.base import GenomicModel, _check_int
+from breedhub.base.checks import check_int
+from breedhub.predict.base import GenomicModel
 from breedhub.predict.exceptions import ConvergenceError, InputError
 
 __all__ = ["CNN1D", "MLP"]
@@ -128,7 +129,7 @@ def _check_sizes(name: str, value: Any, *, allow_empty: bool) -> list[int]:
         value = [value]
     if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
         raise TypeError(f"{name} must be a sequence of layer sizes, e.g. (128, 32)")
-    sizes = [_check_int(f"{name}[{i}]", v, minimum=1) for i, v in enumerate(value)]
+    sizes = [check_int(f"{name}[{i}]", v, minimum=1) for i, v in enumerate(value)]
     if not sizes and not allow_empty:
         raise InputError(f"{name} must name at least one layer size, e.g. (128, 32)")
     return sizes
@@ -215,11 +216,11 @@ class _TorchModel(GenomicModel):
             dropout=_check_float("dropout", dropout, low=0.0, high=1.0),
             lr=_check_float("lr", lr, low=0.0, low_open=True),
             weight_decay=_check_float("weight_decay", weight_decay, low=0.0),
-            batch_size=_check_int("batch_size", batch_size, minimum=1),
-            max_epochs=_check_int("max_epochs", max_epochs, minimum=1),
-            patience=_check_int("patience", patience, minimum=1),
+            batch_size=check_int("batch_size", batch_size, minimum=1),
+            max_epochs=check_int("max_epochs", max_epochs, minimum=1),
+            patience=check_int("patience", patience, minimum=1),
             val_fraction=_check_float("val_fraction", val_fraction, low=0.0, high=0.5),
-            seed=_check_int("seed", seed, minimum=0),
+            seed=check_int("seed", seed, minimum=0),
             device=_check_device(device),
         )
         if dtype not in _DTYPES:
@@ -455,7 +456,7 @@ class MLP(_TorchModel):
     >>> rng = np.random.default_rng(1)
     >>> X = rng.binomial(2, 0.3, size=(60, 20))
     >>> y = X @ rng.normal(size=20) + rng.normal(size=60)
-    >>> m = MLP(hidden=(8,), max_epochs=5, device="cpu").fit(X, y)
+    >>> m = MLP(hidden=(8,), max_epochs=5, device="cpu").fit(X, y, ploidy=2)
     >>> m.predict(X).shape
     (60,)
     >>> m.info_["epochs_run"]
@@ -542,7 +543,7 @@ class CNN1D(_TorchModel):
     >>> rng = np.random.default_rng(1)
     >>> X = rng.binomial(2, 0.3, size=(60, 40))
     >>> y = X @ rng.normal(size=40) + rng.normal(size=60)
-    >>> m = CNN1D(channels=(4,), hidden=(), max_epochs=3, device="cpu").fit(X, y)
+    >>> m = CNN1D(channels=(4,), hidden=(), max_epochs=3, device="cpu").fit(X, y, ploidy=2)
     >>> m.predict(X[:5]).shape
     (5,)
     """
@@ -580,8 +581,8 @@ class CNN1D(_TorchModel):
             device=device,
             dtype=dtype,
             channels=_check_sizes("channels", channels, allow_empty=False),
-            kernel_size=_check_int("kernel_size", kernel_size, minimum=1),
-            pool=_check_int("pool", pool, minimum=1),
+            kernel_size=check_int("kernel_size", kernel_size, minimum=1),
+            pool=check_int("pool", pool, minimum=1),
         )
 
     def _build(self, n_markers: int) -> nn.Module:

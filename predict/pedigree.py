@@ -44,6 +44,7 @@ import numpy as np
 import scipy.linalg
 import scipy.sparse
 
+from breedhub.base.checks import check_ploidy
 from breedhub.predict.exceptions import InputError
 
 __all__ = [
@@ -335,9 +336,8 @@ def _check_pedigree(ped: Any) -> Pedigree:
 
 
 def _check_ploidy(ploidy: Any) -> int:
-    if isinstance(ploidy, bool) or not isinstance(ploidy, int | np.integer):
-        raise TypeError(f"ploidy must be an integer, not {type(ploidy).__name__}")
-    if ploidy < 2 or ploidy % 2:
+    ploidy = check_ploidy(ploidy, even=True)
+    if ploidy < 2:
         raise InputError(
             f"ploidy must be an even number 2 or more (gametes carry ploidy/2 alleles), "
             f"not {ploidy}"

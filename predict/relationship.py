@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from breedhub.base.checks import check_ploidy
 from breedhub.predict.base import check_genotypes
 from breedhub.predict.exceptions import InputError
 
@@ -118,8 +119,7 @@ def genomic_relationship(
     >>> bool(np.allclose(G4, G * 2))  # same data on a tetraploid scale
     True
     """
-    if not isinstance(ploidy, int | np.integer) or ploidy < 1:
-        raise InputError(f"ploidy must be a positive integer, not {ploidy!r}")
+    ploidy = check_ploidy(ploidy)
     X = check_genotypes(genotypes, ploidy=ploidy)
     p = (
         X.mean(axis=0, dtype=np.float64) / ploidy

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from breedhub.cli.common import emit_json, json_option, user_errors
+from breedhub.predict.methods import method_names
 
-METHOD_NAMES = ["gblup", "rrblup", "rkhs", "bayesb", "bayescpi", "bl", "mlp", "cnn"]
+if TYPE_CHECKING:
+    from breedhub.pipelines.inputs import TrainingData
 
 
 @click.group()
@@ -32,6 +34,24 @@ def _params(pairs: tuple[str, ...]) -> dict[str, Any]:
     return out
 
 
+def _ploidy(species: str | None, ploidy: int | None) -> int | None:
+    """The ploidy asked for: ``--ploidy``, else the species' from the registry, else None.
+
+    None leaves it to the genotype file; a file that does not state its
+    ploidy is then an error naming both options (nothing assumes diploidy).
+    """
+    from breedhub.base.checks import check_ploidy, resolve_ploidy
+
+    if ploidy is not None:
+        return check_ploidy(ploidy, name="--ploidy")
+    if not species:
+        return None
+    from breedhub.germplasm import default_registry
+
+    sp = default_registry().find(species)
+    return resolve_ploidy(sp.ploidy, None, species=species)
+
+
 def _load(
     genotypes: str,
     phenotypes: str | None,
@@ -41,23 +61,18 @@ def _load(
     impute: str | None,
     ploidy: int | None,
     allow_unmatched: bool = False,
-):  # type: ignore[no-untyped-def]
-    from breedhub.predict.exceptions import InputError
-    from breedhub.predict.io import read_genotypes, read_phenotypes, trait_vector
+) -> TrainingData:
+    from breedhub.pipelines.inputs import load_training_data
 
-    geno = read_genotypes(genotypes, impute=impute)
-    k = ploidy or geno.ploidy
-    if k is None:
-        raise InputError(f"{genotypes}: the file does not say its ploidy: give --ploidy")
-    if ploidy and geno.ploidy and ploidy != geno.ploidy:
-        raise InputError(f"--ploidy {ploidy} disagrees with the file's ploidy {geno.ploidy}")
-    if phenotypes is None:
-        return geno, k, None, None
-    pheno = read_phenotypes(phenotypes, id_column=id_column)
-    y = trait_vector(
-        pheno, trait or "", geno.sample_ids, source=phenotypes, allow_unmatched=allow_unmatched
+    return load_training_data(
+        genotypes,
+        phenotypes,
+        trait,
+        ploidy=ploidy,
+        id_column=id_column,
+        missing="mean" if impute == "mean" else "error",
+        allow_unmatched=allow_unmatched,
     )
-    return geno, k, pheno, y
 
 
 geno_opt = click.option("--genotypes", required=True, type=click.Path(dir_okay=False),
@@ -66,10 +81,19 @@ pheno_opt = click.option("--phenotypes", required=True, type=click.Path(dir_okay
                          help="CSV/TSV with a sample id column")  # fmt: skip
 trait_opt = click.option("--trait", required=True, help="Column of the phenotype file.")
 method_opt = click.option(
-    "--method", type=click.Choice(METHOD_NAMES), default="gblup", show_default=True
+    "--method", type=click.Choice(method_names()), default="gblup", show_default=True
+)
+species_opt = click.option(
+    "--species", help="Species key or name from the registry (gives the ploidy the file lacks)."
+)
+ploidy_opt = click.option(
+    "--ploidy",
+    type=int,
+    help="Ploidy of the dosages (when the file does not say; overrides --species).",
 )
 common = [
-    click.option("--ploidy", type=int, help="Ploidy of the dosages (when the file does not say)."),
+    species_opt,
+    ploidy_opt,
     click.option(
         "--id-column", help="Sample id column of the phenotypes (default: sample_id or the first)."
     ),
@@ -104,27 +128,29 @@ def _common(f):  # type: ignore[no-untyped-def]
 @_common
 @json_option
 @user_errors
-def cv(genotypes, phenotypes, trait, method, folds, repeats, fold_column, seed, ploidy, id_column, impute,
-       allow_unmatched, params, as_json) -> None:  # type: ignore[no-untyped-def]  # fmt: skip
+def cv(genotypes, phenotypes, trait, method, folds, repeats, fold_column, seed, species, ploidy, id_column,
+       impute, allow_unmatched, params, as_json) -> None:  # type: ignore[no-untyped-def]  # fmt: skip
     """Cross-validate a method: per-fold and mean Pearson r, RMSE and top-10% overlap."""
     import numpy as np
 
     from breedhub.predict.cv import cross_validate
     from breedhub.predict.exceptions import InputError
 
-    geno, k, pheno, y = _load(genotypes, phenotypes, trait, id_column=id_column, impute=impute, ploidy=ploidy,
-                              allow_unmatched=allow_unmatched)  # fmt: skip
+    data = _load(genotypes, phenotypes, trait, id_column=id_column, impute=impute,
+                 ploidy=_ploidy(species, ploidy), allow_unmatched=allow_unmatched)  # fmt: skip
+    pheno, sample_id = data.phenotypes, data.sample_id
+    assert pheno is not None
     fold_ids = None
     if fold_column:
         if fold_column not in pheno.columns:
             raise InputError(f"{phenotypes}: no fold column {fold_column!r}")
         labels = dict(zip(pheno["sample_id"].to_list(), pheno[fold_column].to_list(), strict=True))
-        fold_ids = np.array([labels.get(s) or "-1" for s in geno.sample_ids], dtype=object)
+        fold_ids = np.array([labels.get(s) or "-1" for s in sample_id], dtype=object)
         _, fold_ids = np.unique(fold_ids.astype(str), return_inverse=True)
-        missing = np.array([labels.get(s) in (None, "") for s in geno.sample_ids])
+        missing = np.array([labels.get(s) in (None, "") for s in sample_id])
         fold_ids[missing] = -1
     say = (lambda m: None) if as_json else (lambda m: click.echo(m, err=True))
-    res = cross_validate(geno.dosages, y, method=method, ploidy=k, folds=folds, repeats=repeats, fold_ids=fold_ids,
+    res = cross_validate(data.dosages, data.y, method=method, ploidy=data.ploidy, folds=folds, repeats=repeats, fold_ids=fold_ids,
                          seed=seed, params=_params(params), trait=trait, progress=say)  # fmt: skip
     if as_json:
         emit_json(res.to_dict())
@@ -143,17 +169,17 @@ def cv(genotypes, phenotypes, trait, method, folds, repeats, fold_column, seed, 
 @_common
 @json_option
 @user_errors
-def fit(genotypes, phenotypes, trait, method, out, ploidy, id_column, impute, allow_unmatched, params,
-        as_json) -> None:  # type: ignore[no-untyped-def]  # fmt: skip
+def fit(genotypes, phenotypes, trait, method, out, species, ploidy, id_column, impute, allow_unmatched,
+        params, as_json) -> None:  # type: ignore[no-untyped-def]  # fmt: skip
     """Fit a method on all phenotyped samples and save the model."""
-    from breedhub.predict.base import data_checksum, save_model
-    from breedhub.predict.models import make_model
+    from breedhub.predict.methods import make_model
+    from breedhub.predict.persist import data_checksum, save_model
 
-    geno, k, _, y = _load(genotypes, phenotypes, trait, id_column=id_column, impute=impute, ploidy=ploidy,
-                          allow_unmatched=allow_unmatched)  # fmt: skip
-    model = make_model(method, **_params(params)).fit(geno.dosages, y, ploidy=k)
-    save_model(model, out, trait=trait, genotypes=genotypes, phenotypes=phenotypes,
-               genotypes_sha256=data_checksum(geno.dosages), marker_ids=geno.marker_ids)  # fmt: skip
+    data = _load(genotypes, phenotypes, trait, id_column=id_column, impute=impute,
+                 ploidy=_ploidy(species, ploidy), allow_unmatched=allow_unmatched)  # fmt: skip
+    model = make_model(method, **_params(params)).fit(data.dosages, data.y, ploidy=data.ploidy)
+    save_model(model, out, command="breedhub predict fit", inputs=[genotypes, phenotypes], trait=trait,
+               genotypes_sha256=data_checksum(data.dosages), marker_ids=data.variant_id)  # fmt: skip
     info = {k2: v for k2, v in model.info_.items() if isinstance(v, int | float | str)}
     if as_json:
         emit_json({"model": out, "method": method, "trait": trait, **info})
@@ -165,27 +191,31 @@ def fit(genotypes, phenotypes, trait, method, out, ploidy, id_column, impute, al
 @click.option("--model", "model_path", required=True, type=click.Path(dir_okay=False))
 @geno_opt
 @click.option("--out", type=click.Path(dir_okay=False), help="Write sample_id,gebv CSV here.")
-@click.option("--ploidy", type=int)
-@click.option("--impute", type=click.Choice(["mean"]))
+@species_opt
+@ploidy_opt
+@click.option(
+    "--impute", type=click.Choice(["mean"]), help="Fill missing genotypes with marker means."
+)
 @json_option
 @user_errors
-def apply(model_path, genotypes, out, ploidy, impute, as_json) -> None:  # type: ignore[no-untyped-def]
+def apply(model_path, genotypes, out, species, ploidy, impute, as_json) -> None:  # type: ignore[no-untyped-def]
     """Predict GEBVs of new genotypes with a saved model."""
     import polars as pl
 
-    from breedhub.predict.base import load_model
     from breedhub.predict.exceptions import InputError
+    from breedhub.predict.persist import load_model
 
     model = load_model(model_path)
-    geno, k, _, _ = _load(
-        genotypes, None, None, id_column=None, impute=impute, ploidy=ploidy or model.ploidy
-    )
-    trained = model.info_.get("provenance", {}).get("marker_ids")
-    if trained and trained != geno.marker_ids:
+    asked = _ploidy(species, ploidy)
+    data = _load(genotypes, None, None, id_column=None, impute=impute,
+                 ploidy=model.ploidy if asked is None else asked)  # fmt: skip
+    record = model.info_.get("provenance", {})
+    trained = record.get("extra", record).get("marker_ids")
+    if trained and trained != data.variant_id:
         raise InputError(f"{genotypes}: markers differ from those the model was fitted on "
-                         f"({len(geno.marker_ids)} vs {len(trained)}; first difference shown by order)")  # fmt: skip
-    gebv = model.predict(geno.dosages)
-    df = pl.DataFrame({"sample_id": geno.sample_ids, "gebv": gebv})
+                         f"({len(data.variant_id)} vs {len(trained)}; first difference shown by order)")  # fmt: skip
+    gebv = model.predict(data.dosages)
+    df = pl.DataFrame({"sample_id": data.sample_id, "gebv": gebv})
     if out:
         df.write_csv(out)
     if as_json:

@@ -7,8 +7,8 @@ import pytest
 from scipy.optimize import minimize
 
 from breedhub.predict import InputError
-from breedhub.predict.base import load_model, save_model
 from breedhub.predict.gblup import GBLUP, RRBLUP, Eigen, fit_traits, kernel_blup, reml
+from breedhub.predict.persist import load_model, save_model
 from breedhub.predict.relationship import genomic_relationship
 
 
@@ -145,7 +145,11 @@ def test_gblup__save_and_load_round_trip(tmp_path):
     model = RRBLUP().fit(X, y, ploidy=2)
     path = save_model(model, tmp_path / "m.npz", trait="yield")
     back = load_model(path)
-    assert type(back) is RRBLUP and back.info_["provenance"]["trait"] == "yield"
+    record = back.info_["provenance"]  # the shared record of breedhub.base.provenance
+    assert type(back) is RRBLUP and record["extra"]["trait"] == "yield"
+    assert record["tool"] == "breedhub" and record["parameters"]["method"] == "rrblup"
+    assert record["parameters"]["ploidy"] == 2 and back.ploidy == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.npz"]  # no temporary left behind
     np.testing.assert_allclose(back.predict(X), model.predict(X))
 
 

@@ -10,6 +10,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from breedhub.predict.exceptions import InputError  # noqa: E402
 from breedhub.predict.nn import CNN1D, MLP  # noqa: E402
 
 N, M, H2 = 400, 300, 0.6
@@ -62,7 +63,7 @@ def fitted(data) -> dict[str, MLP | CNN1D]:
 
 
 def test_import_predict__does_not_import_torch():
-    code = "import sys, predict; sys.exit(1 if 'torch' in sys.modules else 0)"
+    code = "import sys, breedhub.predict; sys.exit(1 if 'torch' in sys.modules else 0)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr or "importing predict imported torch"
 
@@ -84,7 +85,7 @@ def test_fit__learns_an_additive_trait(fitted, data, method):
 
 def test_fit__stops_early_when_validation_stops_improving(data):
     X, _, y = data
-    model = MLP(hidden=(64,), lr=1e-2, max_epochs=500, patience=3, device="cpu").fit(X, y)
+    model = MLP(hidden=(64,), lr=1e-2, max_epochs=500, patience=3, device="cpu").fit(X, y, ploidy=2)
     info = model.info_
     assert info["stopped_early"]
     assert info["epochs_run"] < 500
@@ -93,7 +94,9 @@ def test_fit__stops_early_when_validation_stops_improving(data):
 
 def test_fit__no_validation_runs_every_epoch(data):
     X, _, y = data
-    model = MLP(hidden=(16,), max_epochs=4, val_fraction=0.0, device="cpu").fit(X[:100], y[:100])
+    model = MLP(hidden=(16,), max_epochs=4, val_fraction=0.0, device="cpu").fit(
+        X[:100], y[:100], ploidy=2
+    )
     assert model.info_["epochs_run"] == model.info_["best_epoch"] == 4
     assert model.info_["best_val_loss"] is None
 
@@ -105,9 +108,11 @@ def test_fit__no_validation_runs_every_epoch(data):
 )
 def test_fit__seeded_fits_are_identical(data, cls, options):
     X, _, y = data
-    fits = [cls(**options, max_epochs=8, device="cpu").fit(X[:200], y[:200]) for _ in range(2)]
+    fits = [
+        cls(**options, max_epochs=8, device="cpu").fit(X[:200], y[:200], ploidy=2) for _ in range(2)
+    ]
     np.testing.assert_array_equal(fits[0].predict(X[200:]), fits[1].predict(X[200:]))
-    other = cls(**options, max_epochs=8, device="cpu", seed=1).fit(X[:200], y[:200])
+    other = cls(**options, max_epochs=8, device="cpu", seed=1).fit(X[:200], y[:200], ploidy=2)
     assert not np.array_equal(other.predict(X[200:]), fits[0].predict(X[200:]))
 
 
@@ -118,7 +123,7 @@ def test_fit__leaves_global_random_state_and_settings_alone(data):
     expected = (np.random.rand(), torch.rand(1).item())  # noqa: NPY002
     np.random.seed(123)  # noqa: NPY002
     torch.manual_seed(123)
-    MLP(hidden=(8,), max_epochs=2, device="cpu").fit(X[:50], y[:50])
+    MLP(hidden=(8,), max_epochs=2, device="cpu").fit(X[:50], y[:50], ploidy=2)
     assert (np.random.rand(), torch.rand(1).item()) == expected  # noqa: NPY002
     assert not torch.are_deterministic_algorithms_enabled()
 
@@ -127,7 +132,7 @@ def test_fit__fixed_effects_are_removed_first(data):
     X, _, y = data
     env = np.repeat([0.0, 1.0], N // 2)
     shifted = y + 5.0 * env
-    model = MLP(hidden=(16,), max_epochs=5, device="cpu").fit(X, shifted, fixed=env)
+    model = MLP(hidden=(16,), max_epochs=5, device="cpu").fit(X, shifted, fixed=env, ploidy=2)
     assert model.info_["fixed_effects"][1] == pytest.approx(5.0, abs=0.5)
     assert abs(model.predict(X).mean()) < 0.5
 
@@ -141,6 +146,9 @@ def test_state__round_trip_predicts_identically(fitted, data, method):
     assert {"x_mean", "x_sd", "y_mean", "y_sd"} <= set(state)
     assert any(k.startswith("net.") for k in state)
     again = type(model).from_state(model.params, state)
+    with pytest.raises(InputError, match="ploidy is not known"):
+        again.predict(X)
+    again.ploidy = model.ploidy  # load_model restores it from the file
     np.testing.assert_array_equal(again.predict(X), model.predict(X))
 
 
@@ -197,8 +205,8 @@ def test_init__wrong_kind_raises_type_error():
 def test_fit__gpu_agrees_with_cpu(data, cls, dtype, tolerance):
     X, _, y = data
     opts = {"max_epochs": 10, "val_fraction": 0.0, "dtype": dtype}
-    cpu = cls(**opts, device="cpu").fit(X[:300], y[:300]).predict(X[300:])
-    gpu_model = cls(**opts, device="cuda").fit(X[:300], y[:300])
+    cpu = cls(**opts, device="cpu").fit(X[:300], y[:300], ploidy=2).predict(X[300:])
+    gpu_model = cls(**opts, device="cuda").fit(X[:300], y[:300], ploidy=2)
     assert gpu_model.info_["device"].startswith("cuda")
     gpu = gpu_model.predict(X[300:])
     np.testing.assert_allclose(gpu, cpu, atol=tolerance * cpu.std())

@@ -209,8 +209,10 @@ def test_a_matrix__autopolyploid_mrode_pedigree(mrode, ploidy):
 
 
 def test_a_matrix__odd_ploidy_is_rejected(mrode):
-    with pytest.raises(InputError, match="even"):
+    with pytest.raises(ValueError, match="even"):
         a_matrix(mrode, ploidy=3)
+    with pytest.raises(InputError, match="even number 2 or more"):
+        a_matrix(mrode, ploidy=1)
 
 
 # ------------------------------------------------------- random pedigrees
