@@ -16,17 +16,14 @@ import scipy.sparse
 
 from breedhub.predict.exceptions import InputError
 from breedhub.predict.pedigree import (
-    _SHOW,
-    Pedigree,
-    _as_list,
     _check_pedigree,
     _check_ploidy,
     _Colleau,
     _mendelian,
-    _names,
     _topological,
     a_inverse,
 )
+from breedhub.predict.pedigree_table import _SHOW, Pedigree, _as_list, _names
 
 __all__ = ["h_inverse"]
 
