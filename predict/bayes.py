@@ -72,11 +72,16 @@ import numpy as np
 from breedhub.base.checks import check_int
 from breedhub.predict.base import GenomicModel
 from breedhub.predict.exceptions import ConvergenceError, InputError, PredictError
-from breedhub.predict.mcmc import effective_sample_size, geweke_z
+from breedhub.predict.mcmc import (
+    effective_sample_size,
+    geweke_z,
+    trace_diagnostics,
+    trace_summary,
+    trace_thinned,
+)
 
 __all__ = ["BayesB", "BayesCPi", "BayesianLasso", "effective_sample_size", "geweke_z"]
 
-_MAX_TRACE_POINTS = 100
 _MAX_FIXED_REPORTED = 50
 _BLOCK = 4096  # markers converted at a time
 
@@ -99,23 +104,6 @@ def _float_option(
 
 def _optional(name: str, value: Any) -> float | None:
     return None if value is None else _float_option(name, value)
-
-
-def _summary(x: np.ndarray) -> dict[str, float]:
-    return {"mean": float(np.mean(x)), "sd": float(np.std(x, ddof=1)) if x.size > 1 else 0.0}
-
-
-def _finite(v: float) -> float | None:
-    return v if math.isfinite(v) else None
-
-
-def _diagnostics(x: np.ndarray) -> dict[str, float | None]:
-    return {"geweke_z": _finite(geweke_z(x)), "ess": _finite(effective_sample_size(x))}
-
-
-def _thinned(x: np.ndarray) -> list[float]:
-    step = max(1, math.ceil(x.size / _MAX_TRACE_POINTS))
-    return [float(v) for v in x[::step]]
 
 
 # ---------------------------------------------------------------- models
@@ -277,10 +265,10 @@ class _BayesRegression(GenomicModel):
             "thin": self.params["thin"],
             "n_samples": int(trace.shape[0]),
             "prior": prior,
-            **{k: _summary(v) for k, v in kept.items()},
+            **{k: trace_summary(v) for k, v in kept.items()},
             "fixed_effects": [float(v) for v in b[:_MAX_FIXED_REPORTED]],
-            "diagnostics": {k: _diagnostics(v) for k, v in kept.items() if k != "n_included"},
-            "trace": {k: _thinned(v) for k, v in kept.items()},
+            "diagnostics": {k: trace_diagnostics(v) for k, v in kept.items() if k != "n_included"},
+            "trace": {k: trace_thinned(v) for k, v in kept.items()},
         }
 
     def _predict(self, X: np.ndarray) -> np.ndarray:

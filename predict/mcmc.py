@@ -1,4 +1,4 @@
-"""MCMC diagnostics for the Bayesian samplers: effective sample size and Geweke's z.
+"""MCMC diagnostics for the Bayesian samplers: effective sample size, Geweke's z, and the summaries a fit reports.
 
 Geweke 1992; the effective sample size from the initial positive sequence of
 autocorrelations (Geyer 1992).
@@ -11,7 +11,16 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["effective_sample_size", "geweke_z"]
+__all__ = [
+    "effective_sample_size",
+    "geweke_z",
+    "trace_diagnostics",
+    "trace_summary",
+    "trace_thinned",
+]
+
+#: Points of a trace kept in a fit's report.
+MAX_TRACE_POINTS = 100
 
 
 def _autocorrelation(x: np.ndarray) -> np.ndarray:
@@ -132,3 +141,23 @@ def geweke_z(trace: Any, *, first: float = 0.1, last: float = 0.5) -> float:
     if va + vb == 0:
         return float("nan")
     return float((a.mean() - b.mean()) / math.sqrt(va + vb))
+
+
+def _finite(v: float) -> float | None:
+    return v if math.isfinite(v) else None
+
+
+def trace_summary(x: np.ndarray) -> dict[str, float]:
+    """Mean and standard deviation of a trace's kept samples."""
+    return {"mean": float(np.mean(x)), "sd": float(np.std(x, ddof=1)) if x.size > 1 else 0.0}
+
+
+def trace_diagnostics(x: np.ndarray) -> dict[str, float | None]:
+    """Geweke's z and the effective sample size of a trace (None where undefined)."""
+    return {"geweke_z": _finite(geweke_z(x)), "ess": _finite(effective_sample_size(x))}
+
+
+def trace_thinned(x: np.ndarray, *, max_points: int = MAX_TRACE_POINTS) -> list[float]:
+    """At most ``max_points`` evenly spaced samples of a trace, for a report."""
+    step = max(1, math.ceil(x.size / max_points))
+    return [float(v) for v in x[::step]]
