@@ -31,8 +31,16 @@ from breedhub.base.checks import check_ploidy
 from breedhub.base.files import atomic_output
 from breedhub.base.provenance import provenance
 from breedhub.pipelines.exceptions import PipelineError
+from breedhub.predict.base import GenomicModel
 
-__all__ = ["TraitFit", "fit_and_publish", "fit_trait", "publish_model_run", "write_gebvs"]
+__all__ = [
+    "TraitFit",
+    "fit_and_publish",
+    "fit_trait",
+    "publish_model_run",
+    "save_fit",
+    "write_gebvs",
+]
 
 #: Methods whose GEBVs come from BLUP on the G of every genotyped sample, with reliabilities.
 KERNEL_METHODS = ("gblup", "rrblup")
@@ -100,7 +108,10 @@ def fit_trait(
     trait
         The trait's name (for messages and the result).
     method
-        A name of :data:`breedhub.predict.models.METHODS`.
+        A name of :data:`breedhub.predict.methods.METHODS`. GBLUP and rrBLUP
+        centre G on every genotyped sample and give reliabilities
+        (:func:`breedhub.predict.gblup.blup_candidates`); the saved model
+        reproduces the GEBVs.
     params
         The method's options.
 
@@ -118,9 +129,8 @@ def fit_trait(
     >>> fit.gebv.shape, fit.n_phenotyped, bool(np.all((0 <= fit.reliability) & (fit.reliability <= 1)))
     ((60,), 50, True)
     """
-    from breedhub.predict.gblup import kernel_blup
-    from breedhub.predict.models import make_model
-    from breedhub.predict.relationship import genomic_relationship
+    from breedhub.predict.gblup import blup_candidates
+    from breedhub.predict.methods import make_model
 
     ploidy = check_ploidy(ploidy)
     X = np.asarray(dosages)
@@ -133,19 +143,54 @@ def fit_trait(
     n_phenotyped = int(np.sum(~np.isnan(y)))
     if n_phenotyped < 2:
         raise PipelineError(f"{trait}: {n_phenotyped} phenotyped samples; a model needs at least 2")
-    model = make_model(method, **dict(params or {})).fit(X, y, ploidy=ploidy)
-    info = {k: v for k, v in model.info_.items() if isinstance(v, int | float | str)}
     reliability = None
+    model: GenomicModel
     if method in KERNEL_METHODS:
-        res = kernel_blup(genomic_relationship(X, ploidy=ploidy), y)
+        model, res = blup_candidates(X, y, ploidy=ploidy, method=method)
+        model.params = dict(params or {})
         gebv, reliability = np.asarray(res.gebv), np.asarray(res.reliability)
-        info.update(h2=res.reml.h2, var_g=res.reml.var_g, var_e=res.reml.var_e)
     else:
+        model = make_model(method, **dict(params or {})).fit(X, y, ploidy=ploidy)
         gebv = np.asarray(model.predict(X), dtype=np.float64)
+    info = {k: v for k, v in model.info_.items() if isinstance(v, int | float | str)}
     return TraitFit(
         trait=trait, method=method, sample_id=[str(s) for s in sample_id], gebv=gebv,
         reliability=reliability, model=model, info=info, n_phenotyped=n_phenotyped,
     )  # fmt: skip
+
+
+def save_fit(
+    fit: TraitFit,
+    path: str | os.PathLike[str],
+    *,
+    command: str,
+    inputs: Sequence[str | os.PathLike[str]] = (),
+    marker_ids: Sequence[str] = (),
+    dosages: Any = None,
+) -> Path:
+    """Save a fit's model (``.npz``) with the shared provenance record.
+
+    Parameters
+    ----------
+    fit
+        From :func:`fit_trait`.
+    path
+        The model file.
+    command
+        What asked for it (``breedhub predict fit``, a workflow step...).
+    inputs
+        The genotype and phenotype files (hashed into the record).
+    marker_ids
+        The markers in the model's column order (``predict apply`` checks them).
+    dosages
+        The training matrix, whose checksum is kept.
+    """
+    from breedhub.predict.persist import data_checksum, save_model
+
+    extra: dict[str, Any] = {"trait": fit.trait, "marker_ids": list(marker_ids)}
+    if dosages is not None:
+        extra["genotypes_sha256"] = data_checksum(np.asarray(dosages))
+    return save_model(fit.model, path, command=command, inputs=inputs, **extra)
 
 
 def write_gebvs(fit: TraitFit, path: str | os.PathLike[str]) -> Path:

@@ -323,28 +323,21 @@ def fit_selected(
         The trait, the method, how it was chosen, every method's
         cross-validation summary, and the fit's figures.
     """
-    import polars as pl
-
-    from breedhub.predict.base import data_checksum, save_model
-    from breedhub.predict.io import read_genotypes, read_phenotypes, trait_vector
-    from breedhub.predict.models import make_model
+    from breedhub.pipelines.inputs import load_training_data
+    from breedhub.pipelines.publish import fit_trait, save_fit, write_gebvs
 
     cvs = [json.loads(Path(f).read_text()) for f in cv_files]
     method = choose_method(cvs, select_)
-    geno = read_genotypes(genotypes, impute="mean")
-    pheno = read_phenotypes(phenotypes)
-    y = trait_vector(pheno, trait, geno.sample_ids, source=str(phenotypes), allow_unmatched=True)
+    data = load_training_data(genotypes, phenotypes, trait, missing="mean", allow_unmatched=True)
+    assert data.y is not None  # phenotypes were given
     options = _method_params((params or {}).get(method, {}))
-    model = make_model(method, **options).fit(geno.dosages, y, ploidy=geno.ploidy)
-    save_model(
-        model, model_out, trait=trait, genotypes=str(genotypes), phenotypes=str(phenotypes),
-        genotypes_sha256=data_checksum(geno.dosages), marker_ids=geno.marker_ids,
-    )  # fmt: skip
-    gebv = model.predict(geno.dosages)
-    with atomic_output(gebv_out) as tmp:
-        gebv_table = {"sample_id": geno.sample_ids, "gebv": np.asarray(gebv, dtype=float)}
-        pl.DataFrame(gebv_table).write_csv(tmp)
-    info = {k: v for k, v in model.info_.items() if isinstance(v, (int, float, str))}
+    fit = fit_trait(data.dosages, data.y, ploidy=data.ploidy, sample_id=data.sample_id,
+                    trait=trait, method=method, params=options)  # fmt: skip
+    save_fit(fit, model_out, command="breedhub pipeline fit-model", inputs=[genotypes, phenotypes],
+             marker_ids=data.variant_id, dosages=data.dosages)  # fmt: skip
+    write_gebvs(fit, gebv_out)
+    y = data.y
+    info = fit.info
     summary = {
         cv["method"]: {
             "mean_r": cv.get("mean_r"), "sd_r": cv.get("sd_r"), "mean_rmse": cv.get("mean_rmse"),
@@ -360,7 +353,7 @@ def fit_selected(
         "cv": summary,
         "fit": info,
         "n_phenotyped": int(np.sum(~np.isnan(y))),
-        "n_genotyped": len(geno.sample_ids),
+        "n_genotyped": len(data.sample_id),
         "model": str(Path(model_out).absolute()),
         "gebv": str(Path(gebv_out).absolute()),
     }

@@ -171,20 +171,26 @@ def cv(genotypes, phenotypes, trait, method, folds, repeats, fold_column, seed, 
 @user_errors
 def fit(genotypes, phenotypes, trait, method, out, species, ploidy, id_column, impute, allow_unmatched,
         params, as_json) -> None:  # type: ignore[no-untyped-def]  # fmt: skip
-    """Fit a method on all phenotyped samples and save the model."""
-    from breedhub.predict.methods import make_model
-    from breedhub.predict.persist import data_checksum, save_model
+    """Fit a method on all phenotyped samples and save the model.
+
+    The same fit as the predict workflow and the portal's jobs
+    (:func:`breedhub.pipelines.publish.fit_trait`): GBLUP and rrBLUP centre G
+    on every genotyped sample, so the model predicts the unphenotyped ones as
+    they would be published.
+    """
+    from breedhub.pipelines.publish import fit_trait, save_fit
 
     data = _load(genotypes, phenotypes, trait, id_column=id_column, impute=impute,
                  ploidy=_ploidy(species, ploidy), allow_unmatched=allow_unmatched)  # fmt: skip
-    model = make_model(method, **_params(params)).fit(data.dosages, data.y, ploidy=data.ploidy)
-    save_model(model, out, command="breedhub predict fit", inputs=[genotypes, phenotypes], trait=trait,
-               genotypes_sha256=data_checksum(data.dosages), marker_ids=data.variant_id)  # fmt: skip
-    info = {k2: v for k2, v in model.info_.items() if isinstance(v, int | float | str)}
+    assert data.y is not None  # --phenotypes is required
+    result = fit_trait(data.dosages, data.y, ploidy=data.ploidy, sample_id=data.sample_id,
+                       trait=trait, method=method, params=_params(params))  # fmt: skip
+    save_fit(result, out, command="breedhub predict fit", inputs=[genotypes, phenotypes],
+             marker_ids=data.variant_id, dosages=data.dosages)  # fmt: skip
     if as_json:
-        emit_json({"model": out, "method": method, "trait": trait, **info})
+        emit_json({"model": out, "method": method, "trait": trait, **result.info})
     else:
-        click.echo(f"{method} model of {trait} on {model.info_['n_train']} samples saved to {out}")
+        click.echo(f"{method} model of {trait} on {result.info['n_train']} samples saved to {out}")
 
 
 @predict.command()

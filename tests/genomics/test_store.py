@@ -2,7 +2,7 @@
 
 Every VCF here is written by the test itself (diploid, tetraploid, hexaploid,
 with missing calls, multi-allelic sites and AD/DP/GQ); scikit-allel, pysam
-and predict.io's PLINK reader are the independent references.
+and genomics.read_genotypes' PLINK reader are the independent references.
 """
 
 import hashlib
@@ -19,12 +19,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import breedhub.genomics.store_vcf as store_vcf
+from breedhub.genomics import read_genotypes
 from breedhub.genomics.exceptions import InputFileError
 from breedhub.genomics.store_export import store_to_plink, store_to_vcf
 from breedhub.genomics.store_read import read_dosages, store_info
 from breedhub.genomics.store_vcf import vcf_to_store
 from breedhub.genomics.store_write import write_genotype_store
-from breedhub.predict.io import read_genotypes
 
 CONTIGS = {"chr1": 10_000, "chr2": 20_000}
 FORMAT_LINES = {
@@ -423,7 +423,7 @@ def test_store_to_vcf__import_then_export_round_trips(tmp_path_factory, ploidy, 
 # store_to_plink
 
 
-def test_store_to_plink__reads_back_with_predict_io(tmp_path):
+def test_store_to_plink__reads_back_with_read_genotypes(tmp_path):
     rng = np.random.default_rng(5)
     gt = rng.integers(0, 2, (30, 9, 2))  # 9 samples: the last byte of each SNP is padded
     ids = [f"m{i}" for i in range(30)]
@@ -434,8 +434,8 @@ def test_store_to_plink__reads_back_with_predict_io(tmp_path):
     bed = store_to_plink(tmp_path / "g.h5", tmp_path / "plink" / "g")
     assert bed == tmp_path / "plink" / "g.bed"
     g = read_genotypes(bed)
-    assert g.sample_ids == [f"s{i}" for i in range(9)] and g.marker_ids == ids
-    np.testing.assert_array_equal(g.dosages, gt.sum(axis=2).T)
+    assert list(g.sample_id) == [f"s{i}" for i in range(9)] and list(g.variant_id) == ids
+    np.testing.assert_array_equal(g.dosage_matrix(), gt.sum(axis=2).T)
     bim = (tmp_path / "plink" / "g.bim").read_text().splitlines()
     assert bim[0].split("\t") == ["1", "m0", "0", "100", "G", "A"]  # A1 = ALT, counted
     assert (tmp_path / "plink" / "g.fam").read_text().splitlines()[0] == "s0 s0 0 0 0 -9"
