@@ -87,6 +87,9 @@ class Genotypes:
         Homologues per sample; required.
     source
         Where the genotypes came from (a path), for messages.
+    variant_contig, variant_position
+        Each variant's contig and 1-based position, where known (a store
+        or a VCF); empty / None otherwise.
 
     Raises
     ------
@@ -112,6 +115,8 @@ class Genotypes:
     variant_id: tuple[str, ...]
     ploidy: int
     source: str = field(default="")
+    variant_contig: tuple[str, ...] = ()
+    variant_position: np.ndarray | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         ploidy = check_ploidy(self.ploidy)
@@ -148,6 +153,19 @@ class Genotypes:
         object.__setattr__(self, "variant_id", variants)
         object.__setattr__(self, "ploidy", ploidy)
         object.__setattr__(self, "source", str(self.source))
+        contig = tuple(str(c) for c in self.variant_contig)
+        if contig and len(contig) != len(variants):
+            raise ArgumentError(
+                f"variant_contig has {len(contig)} entries for {len(variants)} variants"
+            )
+        object.__setattr__(self, "variant_contig", contig)
+        if self.variant_position is not None:
+            pos = np.asarray(self.variant_position, dtype=np.int64)
+            if pos.shape != (len(variants),):
+                raise ArgumentError(
+                    f"variant_position has shape {pos.shape} for {len(variants)} variants"
+                )
+            object.__setattr__(self, "variant_position", pos)
 
     @classmethod
     def from_matrix(
@@ -250,6 +268,8 @@ class Genotypes:
             self.variant_id,
             ploidy=self.ploidy,
             source=self.source,
+            variant_contig=self.variant_contig,
+            variant_position=self.variant_position,
         )
 
 
@@ -293,11 +313,9 @@ def _read_store(path: Path, ploidy: int | None) -> Genotypes:
                     )
     except OSError as exc:
         raise InputFileError(path, f"not an HDF5 file: {exc}") from None
-    d = read_dosages(path)
-    stated = _agree(path, int(d.ploidy), ploidy, "the store's")
-    return Genotypes(
-        d.dosages.T, tuple(d.sample_ids), tuple(d.marker_ids), ploidy=stated, source=str(path)
-    )
+    genotypes = read_dosages(path)
+    _agree(path, genotypes.ploidy, ploidy, "the store's")
+    return genotypes
 
 
 def _read_vcf(path: Path, ploidy: int | None) -> Genotypes:

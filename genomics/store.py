@@ -26,13 +26,12 @@ Every output is written to a temporary name and renamed when complete.
 """
 
 from breedhub.genomics.store_export import store_to_plink, store_to_vcf
-from breedhub.genomics.store_layout import Dosages, StoreInfo, StoreSummary
+from breedhub.genomics.store_layout import StoreInfo, StoreSummary
 from breedhub.genomics.store_read import read_dosages, store_info
 from breedhub.genomics.store_vcf import vcf_to_store
 from breedhub.genomics.store_write import write_genotype_store
 
 __all__ = [
-    "Dosages",
     "StoreInfo",
     "StoreSummary",
     "read_dosages",

@@ -79,18 +79,6 @@ class StoreInfo:
     contigs: dict[str, int | None]  # contig -> length (None when unknown), in order
 
 
-@dataclass(frozen=True)
-class Dosages:
-    """A (samples x markers) dosage matrix read from a store (:func:`read_dosages`)."""
-
-    dosages: np.ndarray  # (samples, markers) int8 count of non-reference alleles, -1 missing
-    sample_ids: list[str]
-    marker_ids: list[str]  # variants/ID, or CHROM:POS where it is "." or ""
-    contig: np.ndarray  # (markers,) str
-    position: np.ndarray  # (markers,) int, 1-based
-    ploidy: int
-
-
 # ---------------------------------------------------------------------------
 # Writing: one writer for every path into a store
 

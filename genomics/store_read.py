@@ -6,7 +6,7 @@ import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import h5py
 import numpy as np
@@ -21,7 +21,6 @@ from breedhub.genomics.store_layout import (
     ID,
     POS,
     SAMPLES,
-    Dosages,
     StoreInfo,
     _dosage,
 )
@@ -32,6 +31,10 @@ from breedhub.genomics.store_layout import (
 
 #: A contig whose length the store does not know: any position is taken.
 _UNKNOWN_LENGTH = 2**62
+
+
+if TYPE_CHECKING:
+    from breedhub.genomics.genotypes import Genotypes
 
 
 def _open_store(h5: str | os.PathLike[str]) -> h5py.File:
@@ -174,7 +177,7 @@ def read_dosages(
     *,
     region: str | None = None,
     samples: Sequence[str] | None = None,
-) -> Dosages:
+) -> Genotypes:
     """Dosages of a region and a subset of samples, reading only those.
 
     Parameters
@@ -189,9 +192,11 @@ def read_dosages(
 
     Returns
     -------
-    Dosages
-        (samples x markers) int8 count of non-reference alleles, -1 missing,
-        with the markers' ids, contigs and positions and the ploidy.
+    Genotypes
+        The one genotype type of :mod:`breedhub.genomics.genotypes`:
+        ``call_dosage`` (variants, samples) int8 count of non-reference
+        alleles, -1 missing, with the variants' ids, contigs and positions
+        and the store's ploidy.
 
     Raises
     ------
@@ -208,8 +213,8 @@ def read_dosages(
     >>> p = write_genotype_store(Path(tempfile.mkdtemp()) / "g.h5", samples=["a", "b", "c"],
     ...     chrom=np.array(["1", "2"]), pos=np.array([5, 9]), gt=gt)
     >>> d = read_dosages(p, region="2:1-100", samples=["c", "a"])
-    >>> d.dosages.tolist(), d.sample_ids, d.marker_ids
-    ([[-1], [0]], ['c', 'a'], ['2:9'])
+    >>> d.call_dosage.tolist(), d.sample_id, d.variant_id
+    ([[-1, 0]], ('c', 'a'), ('2:9',))
     """
     if region is not None and not isinstance(region, str):
         raise TypeError(f"region must be a str like 'chr2:1000-5000', not {type(region).__name__}")
@@ -251,6 +256,9 @@ def read_dosages(
         m if m not in ("", ".") else f"{c}:{p}"
         for m, c, p in zip(ids, contig, position.tolist(), strict=True)
     ]
-    return Dosages(
-        np.ascontiguousarray(D.T, dtype=np.int8), sample_ids, markers, contig, position, ploidy
-    )
+    from breedhub.genomics.genotypes import Genotypes
+
+    return Genotypes(
+        D, tuple(sample_ids), tuple(markers), ploidy=ploidy, source=str(h5),
+        variant_contig=tuple(contig), variant_position=position,
+    )  # fmt: skip

@@ -338,17 +338,6 @@ def publish_model_run(
             "metrics": metric_rows, "replaced": replaced}  # fmt: skip
 
 
-def _mean_imputed(dosages: np.ndarray) -> np.ndarray:
-    """Dosages as float64 with each missing call (-1) replaced by its marker's mean."""
-    X = np.asarray(dosages, dtype=np.float64)
-    missing = X < 0
-    if missing.any():
-        X[missing] = np.nan
-        means = np.nan_to_num(np.nanmean(X, axis=0))
-        X = np.where(missing, means[None, :], X)
-    return X
-
-
 def fit_and_publish(
     engine: Engine,
     *,
@@ -413,8 +402,8 @@ def fit_and_publish(
         raise PipelineError(
             f"{ds.path}: ploidy {geno.ploidy}, but dataset {dataset} is registered with {ds.ploidy}"
         )
-    X = _mean_imputed(geno.dosages)
-    if list(geno.sample_ids) != names:
+    X = geno.dosage_matrix(missing="mean").astype(np.float64)
+    if list(geno.sample_id) != names:
         raise PipelineError(
             f"{ds.path}: its samples are not the ones registered for dataset {dataset} "
             "(re-register the dataset)"

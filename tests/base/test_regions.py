@@ -69,10 +69,10 @@ def store(tmp_path):
 
 
 def test_store_regions__samtools_grammar(store):
-    assert read_dosages(store, region="chr1:1,000-2,000").position.tolist() == [1500]
-    assert read_dosages(store, region="{HLA-A*01:01}").position.tolist() == [10, 20, 30]
-    assert read_dosages(store, region="{HLA-A*01:01}:15-30").position.tolist() == [20, 30]
-    assert read_dosages(store, region="HLA-A*01:5-5").position.tolist() == [5]
+    assert read_dosages(store, region="chr1:1,000-2,000").variant_position.tolist() == [1500]
+    assert read_dosages(store, region="{HLA-A*01:01}").variant_position.tolist() == [10, 20, 30]
+    assert read_dosages(store, region="{HLA-A*01:01}:15-30").variant_position.tolist() == [20, 30]
+    assert read_dosages(store, region="HLA-A*01:5-5").variant_position.tolist() == [5]
     with pytest.raises(ValueError, match="ambiguous"):
         read_dosages(store, region="HLA-A*01:01")  # the contig, or HLA-A*01 at base 1
     with pytest.raises(ValueError, match="after end"):
@@ -92,6 +92,6 @@ def test_store_regions__past_the_end_of_a_known_contig(tmp_path):
     from breedhub.genomics.store_vcf import vcf_to_store
 
     vcf_to_store(vcf, tmp_path / "g.h5")
-    assert read_dosages(tmp_path / "g.h5", region="HLA:1:1-100").position.tolist() == [10]
+    assert read_dosages(tmp_path / "g.h5", region="HLA:1:1-100").variant_position.tolist() == [10]
     with pytest.raises(ValueError, match="past the end"):
         read_dosages(tmp_path / "g.h5", region="HLA:1:1-101")

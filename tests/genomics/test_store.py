@@ -490,21 +490,21 @@ def hexaploid_store(tmp_path):
 def test_read_dosages__region_and_sample_subset(hexaploid_store):
     whole = read_dosages(hexaploid_store)
     with h5py.File(hexaploid_store) as f:
-        np.testing.assert_array_equal(whole.dosages, f["calldata/dosage"][:].T)
-    assert whole.dosages.shape == (7, 60) and whole.ploidy == 6
-    assert whole.marker_ids[:2] == ["chr1:100", "m1"]  # "." -> CHROM:POS
+        np.testing.assert_array_equal(whole.call_dosage, f["calldata/dosage"][:])
+    assert whole.call_dosage.shape == (60, 7) and whole.ploidy == 6
+    assert list(whole.variant_id[:2]) == ["chr1:100", "m1"]  # "." -> CHROM:POS
 
     chr2 = read_dosages(hexaploid_store, region="chr2")
-    assert set(chr2.contig) == {"chr2"} and chr2.dosages.shape == (7, 30)
-    np.testing.assert_array_equal(chr2.dosages, whole.dosages[:, 30:])
+    assert set(chr2.variant_contig) == {"chr2"} and chr2.call_dosage.shape == (30, 7)
+    np.testing.assert_array_equal(chr2.call_dosage, whole.call_dosage[30:])
 
     # chr2 positions are 100 + 37 * i for i = 30..59: 1210, 1247, ... 1247 and 1358 inclusive
     part = read_dosages(hexaploid_store, region="chr2:1,247-1358", samples=["s5", "s0", "s3"])
-    assert part.position.tolist() == [1247, 1284, 1321, 1358]
-    assert part.sample_ids == ["s5", "s0", "s3"]
-    np.testing.assert_array_equal(part.dosages, whole.dosages[[5, 0, 3]][:, 31:35])
-    assert read_dosages(hexaploid_store, region="chr2:5000-").dosages.shape == (7, 0)
-    assert read_dosages(hexaploid_store, region="chr1:1-100").position.tolist() == [100]
+    assert part.variant_position.tolist() == [1247, 1284, 1321, 1358]
+    assert part.sample_id == ("s5", "s0", "s3")
+    np.testing.assert_array_equal(part.call_dosage, whole.call_dosage[31:35][:, [5, 0, 3]])
+    assert read_dosages(hexaploid_store, region="chr2:5000-").call_dosage.shape == (0, 7)
+    assert read_dosages(hexaploid_store, region="chr1:1-100").variant_position.tolist() == [100]
 
 
 def test_read_dosages__bad_region_or_samples(hexaploid_store):
@@ -526,8 +526,8 @@ def test_read_dosages__a_scikit_allel_store(tmp_path):
     vcf_to_store(vcf, tmp_path / "g.h5")
     theirs = read_dosages(tmp_path / "a.h5", region="chr2:800-1200", samples=["s2", "s1"])
     ours = read_dosages(tmp_path / "g.h5", region="chr2:800-1200", samples=["s2", "s1"])
-    np.testing.assert_array_equal(theirs.dosages, ours.dosages)
-    assert theirs.marker_ids == ours.marker_ids and theirs.ploidy == 4
+    np.testing.assert_array_equal(theirs.call_dosage, ours.call_dosage)
+    assert theirs.variant_id == ours.variant_id and theirs.ploidy == 4
 
 
 def test_store_info__reads_the_metadata(hexaploid_store, tmp_path):
