@@ -35,10 +35,30 @@ def load_schema(name: str) -> dict[str, Any]:
     --------
     >>> load_schema("variants")["properties"]["workflow"]["const"]
     'variants'
+    >>> load_schema("predict")["properties"]["methods"]["items"]["enum"][:2]
+    ['gblup', 'rrblup']
     """
     if name not in (*WORKFLOWS, "samples"):
         raise ValueError(f"no schema {name!r}; schemas: variants, predict, samples")
-    return json.loads(_schema_text(name))
+    return _with_enums(json.loads(_schema_text(name)))
+
+
+def _with_enums(node: Any) -> Any:
+    """``{"x-enum": "methods"}`` replaced by the method registry's names.
+
+    The schema files do not list the prediction methods: they come from
+    :func:`breedhub.predict.methods.method_names`, the one place they are kept.
+    """
+    if isinstance(node, dict):
+        if node.get("x-enum") == "methods":
+            from breedhub.predict.methods import method_names
+
+            rest = {k: v for k, v in node.items() if k != "x-enum"}
+            return {**rest, "enum": method_names()}
+        return {k: _with_enums(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_with_enums(v) for v in node]
+    return node
 
 
 def _key(path: list[Any]) -> str:
