@@ -18,6 +18,7 @@ from typing import Any
 import polars as pl
 from sqlalchemy import Engine
 
+from breedhub.base.provenance import provenance
 from breedhub.genomics.simulate import gene_drop
 from breedhub.genomics.store import write_genotype_store
 from breedhub.germplasm.db import transaction
@@ -82,7 +83,9 @@ def genotype_and_predict(
     dataset_id = register_genotype_dataset(
         engine, name=f"{species.key}-demo", species=species.key, path=str(path), ploidy=species.ploidy,
         samples=list(zip(sample_names, acc_ids, strict=True)), n_variants=n_markers,
-        reference=species.reference_assembly.name, provenance={"seed": seed},
+        reference=species.reference_assembly.name,
+        provenance=provenance("breedhub.pipelines.demo.genotype_and_predict", inputs=[path],
+                              parameters={"seed": seed, "markers": n_markers}, species=species.key).to_dict(),
     )  # fmt: skip
 
     run = fit_and_publish(
