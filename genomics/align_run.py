@@ -27,6 +27,7 @@ from breedhub.genomics.align_mapper import (
 )
 from breedhub.genomics.exceptions import InputFileError, ToolError, as_genomics_error
 from breedhub.genomics.fastq import _LineBlocks, _PairBlocks, _parse_block, _parse_pair_block
+from breedhub.genomics.files import fasta_index
 
 #: Pairs (or single reads) mapped and formatted per task.
 BATCH = 4096
@@ -60,21 +61,7 @@ def _read_fai(fasta: Path) -> list[tuple[str, int]]:
 
 def _ensure_fai(fasta: Path) -> list[tuple[str, int]]:
     """The contigs of ``fasta`` from its ``.fai``, built (with pysam) when missing or stale."""
-    fai = Path(f"{fasta}.fai")
-    if not fai.exists() or fai.stat().st_mtime < fasta.stat().st_mtime:
-        import pysam
-
-        try:
-            pysam.faidx(str(fasta))
-        except pysam.SamtoolsError as e:
-            raise InputFileError(
-                fasta,
-                f"cannot index the FASTA ({str(e).strip()}); it must be plain or bgzip-compressed",
-            ) from None
-    contigs = _read_fai(fasta)
-    if not contigs:
-        raise InputFileError(fasta, "the FASTA holds no sequences")
-    return contigs
+    return list(fasta_index(fasta).items())
 
 
 # ------------------------------------------------------------- samtools tail

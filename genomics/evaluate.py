@@ -34,7 +34,7 @@ import pysam.bcftools
 
 from breedhub.base.files import atomic_output
 from breedhub.genomics.exceptions import InputFileError, ToolError
-from breedhub.genomics.files import check_vcf_gz, remove_stale_index, vcf_index_path
+from breedhub.genomics.files import check_vcf_gz, fasta_index, remove_stale_index, vcf_index_path
 
 __all__ = ["ClassCounts", "Comparison", "compare_to_truth", "normalise_vcf"]
 
@@ -169,18 +169,6 @@ class Comparison:
         return {k: None if isinstance(v, float) and math.isnan(v) else v for k, v in out.items()}
 
 
-def _reference_lengths(reference: Path) -> dict[str, int]:
-    if not reference.is_file():
-        raise InputFileError(reference, "no such reference FASTA")
-    try:
-        with pysam.FastaFile(str(reference)) as fasta:
-            return dict(zip(fasta.references, fasta.lengths, strict=True))
-    except (OSError, ValueError) as exc:
-        raise InputFileError(
-            reference, f"cannot index this FASTA ({exc}); it must be plain or bgzip-compressed"
-        ) from exc
-
-
 def normalise_vcf(
     vcf: str | os.PathLike[str],
     reference: str | os.PathLike[str],
@@ -243,7 +231,7 @@ def normalise_vcf(
     check_vcf_gz(out)
     if not vcf.is_file():
         raise InputFileError(vcf, "no such VCF")
-    lengths = _reference_lengths(reference)
+    lengths = fasta_index(reference)
     csi = bool(lengths) and max(lengths.values()) > _TBI_MAX_LENGTH
     with atomic_output(out) as tmp, atomic_output(vcf_index_path(out, csi)) as tmp_index:
         try:
