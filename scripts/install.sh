@@ -46,6 +46,9 @@ pip_install() {
   rm -f "$log"
 }
 
+# The one minimum Python, as setup.cfg (python_requires), pyproject.toml and the README say.
+python3 -c 'import sys; sys.exit(sys.version_info < (3, 10))' \
+  || { echo "breedhub needs Python 3.10 or newer; python3 is $(python3 --version 2>&1)" >&2; exit 1; }
 [[ -x .venv/bin/python ]] || python3 -m venv .venv
 # setup.cfg asks only torch>=2.1. Here we take the CPU build 2.13.0 that lies on
 # this machine's disk; on a GPU machine install the torch build you want first.
