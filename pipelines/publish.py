@@ -289,8 +289,8 @@ def publish_model_run(
         trait), ``metrics`` and ``replaced`` (ids of the runs replaced).
     """
     from breedhub.germplasm.db import transaction
-    from breedhub.germplasm.model_runs import delete_model_runs, model_runs_named
-    from breedhub.pipelines.register import TraitPredictions, register_model_run
+    from breedhub.germplasm.model_runs import add_model_run, delete_model_runs, model_runs_named
+    from breedhub.pipelines.register import TraitPredictions, ranked_predictions
 
     ds = _dataset(engine, dataset)
     accession_of = {smp: acc for smp, acc, _ in ds.samples}
@@ -319,21 +319,21 @@ def publish_model_run(
         )
         predicted[fit.trait] = len(uniq)
         metric_rows[fit.trait] = _metrics(fit)
-    replaced: list[int] = []
-    if replace_run_dir:
-        with transaction(engine) as s:
-            replaced = [
-                mr.id
-                for mr in model_runs_named(s, name)
-                if (mr.provenance or {}).get("run_dir") == replace_run_dir
-            ]
-            delete_model_runs(s, replaced)
     method = "+".join(sorted({f.method for f in fits}))[:50]
-    run_id = register_model_run(
-        engine, name=name, method=method, species=ds.species, traits=traits,
-        genotype_dataset_id=ds.id, parameters=dict(parameters or {}), metrics=metric_rows,
-        provenance=dict(provenance_record or {}), model_path=model_path,
-    )  # fmt: skip
+    rows = ranked_predictions(traits)
+    # one transaction: a re-run's earlier run is replaced only if the new one lands
+    with transaction(engine) as s:
+        replaced = [
+            mr.id
+            for mr in (model_runs_named(s, name) if replace_run_dir else [])
+            if (mr.provenance or {}).get("run_dir") == replace_run_dir
+        ]
+        delete_model_runs(s, replaced)
+        run_id = add_model_run(
+            s, name=name, method=method, species=ds.species, predictions=rows,
+            genotype_dataset_id=ds.id, parameters=dict(parameters or {}), metrics=metric_rows,
+            provenance=dict(provenance_record or {}), model_path=model_path,
+        )  # fmt: skip
     return {"model_run_id": run_id, "name": name, "method": method, "predicted": predicted,
             "metrics": metric_rows, "replaced": replaced}  # fmt: skip
 

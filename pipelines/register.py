@@ -111,6 +111,14 @@ def _ranked(t: TraitPredictions) -> list[PredictionRow]:
     ]
 
 
+def ranked_predictions(traits: Sequence[TraitPredictions]) -> dict[str, list[PredictionRow]]:
+    """Each trait's rows ``(accession id, GEBV, reliability, rank)``, rank 1 the best."""
+    predictions: dict[str, list[PredictionRow]] = {}
+    for t in traits:
+        predictions.setdefault(t.variable, []).extend(_ranked(t))
+    return predictions
+
+
 def register_model_run(
     engine: Engine,
     *,
@@ -131,9 +139,7 @@ def register_model_run(
     NotFoundError
         If the species or a trait's observation variable is unknown.
     """
-    predictions: dict[str, list[PredictionRow]] = {}
-    for t in traits:
-        predictions.setdefault(t.variable, []).extend(_ranked(t))
+    predictions = ranked_predictions(traits)
     with transaction(engine) as s:
         return add_model_run(
             s, name=name, method=method, species=species, predictions=predictions,

@@ -84,3 +84,32 @@ def test_fit_and_publish__unknown_dataset_or_trait_is_named(engine, predict_setu
         fit_and_publish(engine, dataset="rice-gbs", name="x", traits=["NoSuchTrait"])
     with transaction(engine) as s:
         assert model_runs_named(s, "x") == []  # nothing half-registered
+
+
+def test_publish_model_run__a_failed_rerun_keeps_the_earlier_run(engine, home, predict_setup):
+    from breedhub.genomics import read_dosages
+    from breedhub.germplasm.exceptions import NotFoundError
+    from breedhub.pipelines.publish import publish_model_run
+
+    fit_and_publish(engine, dataset="rice-gbs", name="rerun", cv_folds=4)
+    with transaction(engine) as s:
+        (first,) = model_runs_named(s, "rerun")
+        first.provenance = {**first.provenance, "run_dir": "/runs/predict-rerun"}
+        first_id = first.id
+    # the re-run's fit names a trait the database does not have: registering it fails
+    store = read_dosages(home / "genotypes" / "rice-gbs.h5")
+    y = np.random.default_rng(0).normal(size=store.n_samples)
+    fit = fit_trait(
+        store.dosage_matrix(missing="mean"), y, ploidy=2, sample_id=list(store.sample_id),
+        trait="NoSuchTrait",
+    )  # fmt: skip
+    with pytest.raises(NotFoundError, match="NoSuchTrait"):
+        publish_model_run(
+            engine,
+            name="rerun",
+            dataset="rice-gbs",
+            fits=[fit],
+            replace_run_dir="/runs/predict-rerun",
+        )
+    with transaction(engine) as s:  # the earlier run is still there, whole
+        assert [mr.id for mr in model_runs_named(s, "rerun")] == [first_id]
