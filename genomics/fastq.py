@@ -21,7 +21,7 @@ import re
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, NamedTuple
+from typing import IO, NamedTuple, NoReturn
 
 from breedhub.base.files import is_gzip, open_text
 from breedhub.genomics.exceptions import InputFileError, as_genomics_error
@@ -143,6 +143,57 @@ def _locate(path: Path, first: int, values: list[str], ok: bytes, what: str) -> 
             )
 
 
+def _raise_truncated(path: Path, lines: list[str], first: int, n: int) -> NoReturn:
+    """Raise for a block whose line count is not a multiple of four.
+
+    Errors in the whole records before the end, then in the partial record's
+    header, are reported first.
+    """
+    _parse_block(path, lines[: 4 * n], first)  # errors before the end come first
+    if not lines[4 * n].startswith("@"):
+        _parse_block(path, lines[4 * n :] + [""] * 3, first + n)
+    raise InputFileError(
+        path,
+        f"the file ends inside this record ({len(lines) - 4 * n} of its 4 lines): it is truncated",
+        record=_where(first + n),
+    )
+
+
+def _check_headers(path: Path, first: int, heads: list[str]) -> None:
+    """Raise for the first header line that does not start with ``@``."""
+    for i, h in enumerate(heads):
+        if not h.startswith("@"):
+            hint = " (this looks like FASTA; reads must be FASTQ)" if h[:1] == ">" else ""
+            raise InputFileError(
+                path,
+                f"expected a header line starting with '@', found {h[:40]!r}{hint}",
+                record=_where(first + i),
+            )
+
+
+def _check_separators(path: Path, first: int, plus: list[str]) -> None:
+    """Raise for the first separator line that does not start with ``+``."""
+    for i, p in enumerate(plus):
+        if not p.startswith("+"):
+            raise InputFileError(
+                path,
+                f"line {4 * (first + i - 1) + 3}: expected the separator line starting "
+                f"with '+', found {p[:40]!r}",
+                record=_where(first + i),
+            )
+
+
+def _check_lengths(path: Path, first: int, seqs: list[str], quals: list[str]) -> None:
+    """Raise for the first record whose sequence and quality lengths differ."""
+    for i, (s, q) in enumerate(zip(seqs, quals, strict=True)):
+        if len(s) != len(q):
+            raise InputFileError(
+                path,
+                f"the sequence has {len(s)} letters but the quality has {len(q)} characters",
+                record=_where(first + i),
+            )
+
+
 def _parse_block(
     path: Path, lines: list[str], first: int
 ) -> tuple[list[str], list[str], list[str]]:
@@ -152,47 +203,19 @@ def _parse_block(
     """
     n = len(lines) // 4
     if len(lines) != 4 * n:
-        _parse_block(path, lines[: 4 * n], first)  # errors before the end come first
-        if not lines[4 * n].startswith("@"):
-            _parse_block(path, lines[4 * n :] + [""] * 3, first + n)
-        raise InputFileError(
-            path,
-            f"the file ends inside this record ({len(lines) - 4 * n} of its 4 lines): "
-            "it is truncated",
-            record=_where(first + n),
-        )
+        _raise_truncated(path, lines, first, n)
     heads, seqs, plus, quals = lines[0::4], lines[1::4], lines[2::4], lines[3::4]
     joined = "\n".join(heads)
     names = _NAME.findall(joined)
     if len(names) != n:
-        for i, h in enumerate(heads):
-            if not h.startswith("@"):
-                hint = " (this looks like FASTA; reads must be FASTQ)" if h[:1] == ">" else ""
-                raise InputFileError(
-                    path,
-                    f"expected a header line starting with '@', found {h[:40]!r}{hint}",
-                    record=_where(first + i),
-                )
+        _check_headers(path, first, heads)
     if "" in names:
         i = names.index("")
         raise InputFileError(path, "the header line names no read", record=_where(first + i))
     if ("\n" + "\n".join(plus)).count("\n+") != n:
-        for i, p in enumerate(plus):
-            if not p.startswith("+"):
-                raise InputFileError(
-                    path,
-                    f"line {4 * (first + i - 1) + 3}: expected the separator line starting "
-                    f"with '+', found {p[:40]!r}",
-                    record=_where(first + i),
-                )
+        _check_separators(path, first, plus)
     if list(map(len, seqs)) != list(map(len, quals)):
-        for i, (s, q) in enumerate(zip(seqs, quals, strict=True)):
-            if len(s) != len(q):
-                raise InputFileError(
-                    path,
-                    f"the sequence has {len(s)} letters but the quality has {len(q)} characters",
-                    record=_where(first + i),
-                )
+        _check_lengths(path, first, seqs, quals)
     try:
         bad_seq = "".join(seqs).encode("ascii").translate(None, _SEQ_OK)
         bad_qual = "".join(quals).encode("ascii").translate(None, _QUAL_OK)

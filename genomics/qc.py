@@ -156,28 +156,18 @@ def filter_vcf(
     """
     src, dst = check_vcf_paths(vcf, out_vcf)
     ploidy = check_ploidy(ploidy)
-    for name, value, hi in [
-        ("min_qual", min_qual, math.inf),
-        ("min_depth", min_depth, math.inf),
-        ("max_depth", max_depth, math.inf),
-        ("min_call_rate", min_call_rate, 1.0),
-        ("min_maf", min_maf, 0.5),
-        ("hwe_p", hwe_p, 1.0),
-        ("max_sample_missing", max_sample_missing, 1.0),
-        ("max_sample_het", max_sample_het, 1.0),
-        ("min_sample_depth", min_sample_depth, math.inf),
-    ]:
-        if value is not None:
-            check_float(name, value, low=0.0, high=None if math.isinf(hi) else hi)
-    if min_depth is not None and max_depth is not None and min_depth > max_depth:
-        raise ValueError(f"min_depth ({min_depth}) must not exceed max_depth ({max_depth})")
-    if chunk_length is not None and (
-        isinstance(chunk_length, bool) or not isinstance(chunk_length, int) or chunk_length < 1
-    ):
-        raise ValueError(f"chunk_length must be a positive int or None, not {chunk_length!r}")
-    for name, where in (("report_json", report_json), ("report_html", report_html)):
-        if where is not None and not isinstance(where, str | os.PathLike):
-            raise TypeError(f"{name} must be a path or None, not {type(where).__name__}")
+    thresholds: dict[str, float | None] = {
+        "min_qual": min_qual,
+        "min_depth": min_depth,
+        "max_depth": max_depth,
+        "min_call_rate": min_call_rate,
+        "min_maf": min_maf,
+        "hwe_p": hwe_p,
+        "max_sample_missing": max_sample_missing,
+        "max_sample_het": max_sample_het,
+        "min_sample_depth": min_sample_depth,
+    }
+    _check_filter_args(thresholds, chunk_length, report_json, report_html)
 
     headers = read_headers(src)
     samples = list(headers.samples)
@@ -191,17 +181,6 @@ def filter_vcf(
         raise InputFileError(
             src, "min_depth/max_depth need FORMAT/DP or INFO/DP, which the header lacks; pass None"
         )
-    thresholds: dict[str, float | None] = {
-        "min_qual": min_qual,
-        "min_depth": min_depth,
-        "max_depth": max_depth,
-        "min_call_rate": min_call_rate,
-        "min_maf": min_maf,
-        "hwe_p": hwe_p,
-        "max_sample_missing": max_sample_missing,
-        "max_sample_het": max_sample_het,
-        "min_sample_depth": min_sample_depth,
-    }
     report = QCReport(
         input=str(src),
         output=str(dst),
@@ -226,56 +205,18 @@ def filter_vcf(
 
     # ---- pass 1: sample statistics
     n = len(samples)
-    n_sites = 0
-    s_called = np.zeros(n, dtype=np.int64)
-    s_het = np.zeros(n, dtype=np.int64)
-    s_dp_sum = np.zeros(n, dtype=np.float64)
-    s_dp_n = np.zeros(n, dtype=np.int64)
-    contigs: dict[str, None] = {}
-    missing_qual = 0
-    fields1 = ["variants/QUAL"] + (["calldata/DP"] if has_format_dp else [])
-    for chunk in iter_genotype_chunks(
-        src, ploidy=ploidy, fields=fields1, chunk_length=chunk_length
-    ):
-        contigs.update(dict.fromkeys(str(c) for c in chunk["variants/CHROM"]))
-        report.n_variants_in += len(chunk["variants/POS"])
-        qual = chunk["variants/QUAL"].astype(np.float64)
-        missing_qual += int(np.isnan(qual).sum())
-        site_ok = ~(qual < min_qual) if min_qual is not None else np.ones(qual.shape, bool)
-        gt = chunk["calldata/GT"][site_ok]
-        called = called_mask(gt)
-        n_sites += int(site_ok.sum())
-        s_called += called.sum(axis=0)
-        s_het += (called & (gt != gt[:, :, :1]).any(axis=2)).sum(axis=0)
-        if has_format_dp:
-            dp = chunk["calldata/DP"][site_ok]
-            s_dp_sum += np.where(dp >= 0, dp, 0).sum(axis=0)
-            s_dp_n += (dp >= 0).sum(axis=0)
-    if missing_qual and min_qual is not None:
-        report.notes.append(f"{missing_qual} variants have no QUAL and were not judged on it.")
-
-    with np.errstate(invalid="ignore", divide="ignore"):
-        s_missing = 1.0 - s_called / n_sites if n_sites else np.full(n, np.nan)
-        s_hetf = np.where(s_called > 0, s_het / np.maximum(s_called, 1), np.nan)
-        s_depth = np.where(s_dp_n > 0, s_dp_sum / np.maximum(s_dp_n, 1), np.nan)
-    keep_sample = np.ones(n, dtype=bool)
-    for i, name in enumerate(samples):
-        reasons = []
-        if max_sample_missing is not None and s_missing[i] > max_sample_missing:
-            reasons.append("missing")
-        if max_sample_het is not None and s_hetf[i] > max_sample_het:
-            reasons.append("het")
-        if min_sample_depth is not None and not (s_depth[i] >= min_sample_depth):
-            reasons.append("depth")
-        report.sample_stats[name] = {
-            "missing": float(s_missing[i]),
-            "het": float(s_hetf[i]),
-            "depth": float(s_depth[i]) if has_format_dp else None,
-        }
-        if reasons:
-            report.samples_removed[name] = reasons
-            keep_sample[i] = False
-    report.samples_kept = [s for s, k in zip(samples, keep_sample, strict=True) if k]
+    s_missing, s_hetf, s_depth, contigs = _sample_statistics(
+        src,
+        report,
+        n,
+        ploidy=ploidy,
+        min_qual=min_qual,
+        has_format_dp=has_format_dp,
+        chunk_length=chunk_length,
+    )
+    keep_sample = _judge_samples(
+        report, samples, s_missing, s_hetf, s_depth, thresholds, has_format_dp
+    )
     if not report.samples_kept and report.n_variants_in:
         raise InputFileError(
             src,
@@ -347,6 +288,126 @@ def filter_vcf(
         with atomic_output(report_html) as tmp:
             tmp.write_text(render_html(report), encoding="utf-8")
     return report
+
+
+def _check_filter_args(
+    thresholds: dict[str, float | None],
+    chunk_length: int | None,
+    report_json: str | os.PathLike[str] | None,
+    report_html: str | os.PathLike[str] | None,
+) -> None:
+    """Check :func:`filter_vcf`'s thresholds, chunk length and report paths."""
+    for name, hi in [
+        ("min_qual", math.inf),
+        ("min_depth", math.inf),
+        ("max_depth", math.inf),
+        ("min_call_rate", 1.0),
+        ("min_maf", 0.5),
+        ("hwe_p", 1.0),
+        ("max_sample_missing", 1.0),
+        ("max_sample_het", 1.0),
+        ("min_sample_depth", math.inf),
+    ]:
+        value = thresholds[name]
+        if value is not None:
+            check_float(name, value, low=0.0, high=None if math.isinf(hi) else hi)
+    min_depth, max_depth = thresholds["min_depth"], thresholds["max_depth"]
+    if min_depth is not None and max_depth is not None and min_depth > max_depth:
+        raise ValueError(f"min_depth ({min_depth}) must not exceed max_depth ({max_depth})")
+    if chunk_length is not None and (
+        isinstance(chunk_length, bool) or not isinstance(chunk_length, int) or chunk_length < 1
+    ):
+        raise ValueError(f"chunk_length must be a positive int or None, not {chunk_length!r}")
+    for name, where in (("report_json", report_json), ("report_html", report_html)):
+        if where is not None and not isinstance(where, str | os.PathLike):
+            raise TypeError(f"{name} must be a path or None, not {type(where).__name__}")
+
+
+def _sample_statistics(
+    src: Path,
+    report: QCReport,
+    n: int,
+    *,
+    ploidy: int,
+    min_qual: float | None,
+    has_format_dp: bool,
+    chunk_length: int | None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, None]]:
+    """Pass 1: each sample's missingness, heterozygosity and mean depth.
+
+    Computed over the variants passing ``min_qual``; counts the input's
+    variants into ``report`` and returns the contigs in file order too.
+    """
+    n_sites = 0
+    s_called = np.zeros(n, dtype=np.int64)
+    s_het = np.zeros(n, dtype=np.int64)
+    s_dp_sum = np.zeros(n, dtype=np.float64)
+    s_dp_n = np.zeros(n, dtype=np.int64)
+    contigs: dict[str, None] = {}
+    missing_qual = 0
+    fields1 = ["variants/QUAL"] + (["calldata/DP"] if has_format_dp else [])
+    for chunk in iter_genotype_chunks(
+        src, ploidy=ploidy, fields=fields1, chunk_length=chunk_length
+    ):
+        contigs.update(dict.fromkeys(str(c) for c in chunk["variants/CHROM"]))
+        report.n_variants_in += len(chunk["variants/POS"])
+        qual = chunk["variants/QUAL"].astype(np.float64)
+        missing_qual += int(np.isnan(qual).sum())
+        site_ok = ~(qual < min_qual) if min_qual is not None else np.ones(qual.shape, bool)
+        gt = chunk["calldata/GT"][site_ok]
+        called = called_mask(gt)
+        n_sites += int(site_ok.sum())
+        s_called += called.sum(axis=0)
+        s_het += (called & (gt != gt[:, :, :1]).any(axis=2)).sum(axis=0)
+        if has_format_dp:
+            dp = chunk["calldata/DP"][site_ok]
+            s_dp_sum += np.where(dp >= 0, dp, 0).sum(axis=0)
+            s_dp_n += (dp >= 0).sum(axis=0)
+    if missing_qual and min_qual is not None:
+        report.notes.append(f"{missing_qual} variants have no QUAL and were not judged on it.")
+
+    with np.errstate(invalid="ignore", divide="ignore"):
+        s_missing = 1.0 - s_called / n_sites if n_sites else np.full(n, np.nan)
+        s_hetf = np.where(s_called > 0, s_het / np.maximum(s_called, 1), np.nan)
+        s_depth = np.where(s_dp_n > 0, s_dp_sum / np.maximum(s_dp_n, 1), np.nan)
+    return s_missing, s_hetf, s_depth, contigs
+
+
+def _judge_samples(
+    report: QCReport,
+    samples: list[str],
+    s_missing: np.ndarray,
+    s_hetf: np.ndarray,
+    s_depth: np.ndarray,
+    thresholds: dict[str, float | None],
+    has_format_dp: bool,
+) -> np.ndarray:
+    """Apply the sample filters; record each sample's statistics and fate in ``report``.
+
+    Returns the mask of kept samples.
+    """
+    max_sample_missing = thresholds["max_sample_missing"]
+    max_sample_het = thresholds["max_sample_het"]
+    min_sample_depth = thresholds["min_sample_depth"]
+    keep_sample = np.ones(len(samples), dtype=bool)
+    for i, name in enumerate(samples):
+        reasons = []
+        if max_sample_missing is not None and s_missing[i] > max_sample_missing:
+            reasons.append("missing")
+        if max_sample_het is not None and s_hetf[i] > max_sample_het:
+            reasons.append("het")
+        if min_sample_depth is not None and not (s_depth[i] >= min_sample_depth):
+            reasons.append("depth")
+        report.sample_stats[name] = {
+            "missing": float(s_missing[i]),
+            "het": float(s_hetf[i]),
+            "depth": float(s_depth[i]) if has_format_dp else None,
+        }
+        if reasons:
+            report.samples_removed[name] = reasons
+            keep_sample[i] = False
+    report.samples_kept = [s for s, k in zip(samples, keep_sample, strict=True) if k]
+    return keep_sample
 
 
 def _header_value(thresholds: dict[str, float | None], ploidy: int) -> str:

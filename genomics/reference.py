@@ -23,7 +23,7 @@ import re
 import shutil
 import subprocess
 import zlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -159,7 +159,6 @@ def check_fasta(path: str | os.PathLike[str]) -> list[Contig]:
         where = f"line {n}" if column is None else f"line {n}, column {column}"
         return InputFileError(path, problem, record=where)
 
-    rewrap = "samtools faidx needs lines of one length: rewrap it (e.g. `seqkit seq -w 60`)"
     with as_genomics_error():
         opened = open_text(path)
     with opened as text:
@@ -174,20 +173,7 @@ def check_fasta(path: str | os.PathLike[str]) -> list[Contig]:
                     continue
                 if line[:1] == b">":
                     finish("the next header")
-                    words = line[1:].split()
-                    if not words:
-                        raise fail("the header has no name: write the contig name after '>'")
-                    name = words[0].decode("ascii", "backslashreplace")
-                    if not _SAM_NAME.fullmatch(name):
-                        raise fail(
-                            f"contig name {name!r} is not valid in SAM/VCF; use letters, digits "
-                            "and _.-|:+ (not starting with * or =)"
-                        )
-                    if name in first_line:
-                        raise fail(
-                            f"contig name {name} is used twice, at lines {first_line[name]} and "
-                            f"{n}; contig names must be unique"
-                        )
+                    name = _header_name(line, n, first_line, fail)
                     first_line[name] = header_at = n
                     length = width = short_at = blank_at = 0
                     md5 = hashlib.md5()
@@ -202,24 +188,10 @@ def check_fasta(path: str | os.PathLike[str]) -> list[Contig]:
                         f"{IUPAC}, either case)",
                         column=m.start() + 1,
                     )
-                if blank_at:
-                    raise fail(
-                        f"in contig {name}, blank line {blank_at} is followed by more sequence; {rewrap}"
+                if len(line) != width or blank_at or short_at:
+                    width, short_at = _line_width(
+                        name, len(line), n, width, short_at, blank_at, fail
                     )
-                if short_at:
-                    raise fail(
-                        f"in contig {name}, line {short_at} is shorter than the first but is not "
-                        f"the last; {rewrap}"
-                    )
-                if not width:
-                    width = len(line)
-                elif len(line) > width:
-                    raise fail(
-                        f"the line has {len(line)} bases but the first line of contig {name} "
-                        f"has {width}; {rewrap}"
-                    )
-                elif len(line) < width:
-                    short_at = n
                 length += len(line)
                 md5.update(line.upper())
         except (OSError, EOFError, zlib.error) as e:
@@ -229,6 +201,64 @@ def check_fasta(path: str | os.PathLike[str]) -> list[Contig]:
     if not contigs:
         raise InputFileError(path, "the file is empty: no '>' header and no sequence")
     return contigs
+
+
+_REWRAP = "samtools faidx needs lines of one length: rewrap it (e.g. `seqkit seq -w 60`)"
+
+
+def _header_name(
+    line: bytes, n: int, first_line: dict[str, int], fail: Callable[[str], InputFileError]
+) -> str:
+    """The contig name of header line ``n``, checked against SAM/VCF and earlier headers."""
+    words = line[1:].split()
+    if not words:
+        raise fail("the header has no name: write the contig name after '>'")
+    name = words[0].decode("ascii", "backslashreplace")
+    if not _SAM_NAME.fullmatch(name):
+        raise fail(
+            f"contig name {name!r} is not valid in SAM/VCF; use letters, digits "
+            "and _.-|:+ (not starting with * or =)"
+        )
+    if name in first_line:
+        raise fail(
+            f"contig name {name} is used twice, at lines {first_line[name]} and "
+            f"{n}; contig names must be unique"
+        )
+    return name
+
+
+def _line_width(
+    name: str,
+    n_bases: int,
+    n: int,
+    width: int,
+    short_at: int,
+    blank_at: int,
+    fail: Callable[[str], InputFileError],
+) -> tuple[int, int]:
+    """Check the length of sequence line ``n`` of a contig; return the new (width, short_at).
+
+    Called only for the first line of a contig and for a line that breaks its
+    layout: lines of one length (``width``), the last of them possibly shorter
+    (``short_at``), blank lines (``blank_at``) only at the end.
+    """
+    if blank_at:
+        raise fail(
+            f"in contig {name}, blank line {blank_at} is followed by more sequence; {_REWRAP}"
+        )
+    if short_at:
+        raise fail(
+            f"in contig {name}, line {short_at} is shorter than the first but is not "
+            f"the last; {_REWRAP}"
+        )
+    if not width:
+        return n_bases, short_at
+    if n_bases > width:
+        raise fail(
+            f"the line has {n_bases} bases but the first line of contig {name} "
+            f"has {width}; {_REWRAP}"
+        )
+    return width, n  # shorter than the first: must be the contig's last line
 
 
 def _fresh(index: Path, source: Path) -> bool:

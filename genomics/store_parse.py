@@ -199,15 +199,14 @@ class _Parsed:
     n_clipped: int  # FORMAT values above int16's maximum
 
 
-def _parse_block(
-    text: bytes,
-    where: _Block,
-    *,
-    n_samples: int,
-    ploidy: int | None,
-    formats: Sequence[str],
-) -> _Parsed:
-    """Parse whole VCF record lines into the store's arrays."""
+def _split_records(
+    text: bytes, n_samples: int, where: _Block
+) -> tuple[bytes, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Find a block's lines and tabs, checking that every line has all its columns.
+
+    Returns the text (``\\r\\n`` line ends made ``\\n``), its bytes, each
+    line's start and end, and the (lines, 8 + samples) tab positions.
+    """
     if b"\r" in text:
         text = text.replace(b"\r\n", b"\n")
     a = np.frombuffer(text, dtype=np.uint8)
@@ -225,8 +224,19 @@ def _parse_block(
         if ends[i] == starts[i]:
             raise where.error(i, "an empty line: remove it")
         raise where.error(i, f"{counts[i] + 1} tab-separated columns, but the header has {per + 1}")
+    return text, a, starts, ends, t
 
-    # The fixed columns, line by line.
+
+def _fixed_columns(
+    text: bytes, starts: np.ndarray, t: np.ndarray, where: _Block
+) -> tuple[dict[str, np.ndarray], np.ndarray, int, tuple[bytes, ...]]:
+    """The eight fixed columns, line by line.
+
+    Returns the store's CHROM, POS, ID, REF, ALT and QUAL arrays, each
+    record's number of ALT alleles, how many records have more than
+    ALT_NUMBER, and each record's FORMAT.
+    """
+    n = starts.size
     heads = [text[i:j].split(b"\t") for i, j in zip(starts.tolist(), t[:, 8].tolist(), strict=True)]
     c_b, p_b, id_b, ref_b, alt_b, qual_b, _filter, _info, fmt = zip(*heads, strict=True)
     where.where = list(zip(c_b, p_b, strict=True))
@@ -256,6 +266,72 @@ def _parse_block(
     alt = np.array([(x + pad)[:ALT_NUMBER] for x in alts], dtype=object).reshape(n, ALT_NUMBER)
     ids = np.array([x.decode() for x in id_b], dtype=object)
     ref = np.array([x.decode() for x in ref_b], dtype=object)
+    columns = {CHROM: chrom, POS: pos, ID: ids, REF: ref, ALT: alt, QUAL: qual}
+    return columns, n_alt, dropped, fmt
+
+
+def _gt_field(
+    a: np.ndarray,
+    fs: np.ndarray,
+    fe: np.ndarray,
+    columns: np.ndarray | None,
+    ploidy: int,
+    n_samples: int,
+    row_index: np.ndarray,
+    n_alt: np.ndarray,
+    where: _Block,
+    bad: Callable[[int, str], InputFileError],
+) -> np.ndarray:
+    """The GT of the rows ``row_index`` (spans [fs, fe), row by row, sample by sample)
+    as (rows, samples, ploidy), checked against each record's number of ALT alleles.
+
+    ``columns`` is the GT already decoded by :func:`_gt_columns`, or None.
+    """
+    values = columns if columns is not None else _parse_gt(a, fs, fe, ploidy, bad)
+    n_rows = len(row_index)
+    top = values.reshape(n_rows, n_samples * ploidy).max(axis=1)
+    over = np.flatnonzero(top > n_alt[row_index])
+    if over.size:
+        i = int(row_index[over[0]])
+        raise where.error(
+            i, f"GT has allele {top[over[0]]} but the record has {n_alt[i]} ALT alleles"
+        )
+    return values.reshape(n_rows, n_samples, ploidy)
+
+
+def _per_allele_ints(
+    a: np.ndarray,
+    commas: np.ndarray,
+    fs: np.ndarray,
+    fe: np.ndarray,
+    n_rows: int,
+    n_samples: int,
+    bad: Callable[[int, str], InputFileError],
+) -> tuple[np.ndarray, int]:
+    """A Number=R field (spans [fs, fe), row by row, sample by sample) as
+    (rows, samples, ALT_NUMBER + 1) int16; and how many values were clipped."""
+    out = np.empty((n_rows, n_samples, ALT_NUMBER + 1), dtype=np.int16)
+    clipped = 0
+    for v in range(ALT_NUMBER + 1):
+        vs, ve = _piece(commas, fs, fe, v)
+        values, c = _parse_ints(a, vs, ve, bad)
+        out[:, :, v] = values.reshape(n_rows, n_samples)
+        clipped += c
+    return out, clipped
+
+
+def _parse_block(
+    text: bytes,
+    where: _Block,
+    *,
+    n_samples: int,
+    ploidy: int | None,
+    formats: Sequence[str],
+) -> _Parsed:
+    """Parse whole VCF record lines into the store's arrays."""
+    text, a, starts, ends, t = _split_records(text, n_samples, where)
+    n = ends.size
+    block, n_alt, dropped, fmt = _fixed_columns(text, starts, t, where)
 
     # The sample columns, vectorised per FORMAT.
     s_all = t[:, 8:] + 1
@@ -304,25 +380,17 @@ def _parse_block(
                         continue
                 if gt is None:
                     gt = np.full((n, n_samples, ploidy), -1, dtype=np.int8)
-                values = (
+                columns = (
                     _gt_columns(text, s_all[rows], e_all[rows], ploidy) if len(keys) == 1 else None
                 )
-                if values is None:
-                    values = _parse_gt(a, fs, fe, ploidy, bad)
-                top = values.reshape(len(row_index), n_samples * ploidy).max(axis=1)
-                over = np.flatnonzero(top > n_alt[row_index])
-                if over.size:
-                    i = int(row_index[over[0]])
-                    raise where.error(
-                        i, f"GT has allele {top[over[0]]} but the record has {n_alt[i]} ALT alleles"
-                    )
-                gt[rows] = values.reshape(len(row_index), n_samples, ploidy)
+                gt[rows] = _gt_field(
+                    a, fs, fe, columns, ploidy, n_samples, row_index, n_alt, where, bad
+                )
             elif FORMAT_FIELDS[name] == "R":
-                for v in range(ALT_NUMBER + 1):
-                    vs, ve = _piece(commas, fs, fe, v)
-                    values, c = _parse_ints(a, vs, ve, bad)
-                    calls[name][rows, :, v] = values.reshape(len(row_index), n_samples)
-                    clipped += c
+                calls[name][rows], c = _per_allele_ints(
+                    a, commas, fs, fe, len(row_index), n_samples, bad
+                )
+                clipped += c
             else:
                 values, c = _parse_ints(a, fs, fe, bad)
                 calls[name][rows] = values.reshape(len(row_index), n_samples)
@@ -333,7 +401,7 @@ def _parse_block(
         )
     if gt is None:
         gt = np.full((n, n_samples, ploidy), -1, dtype=np.int8)
-    block = {CHROM: chrom, POS: pos, ID: ids, REF: ref, ALT: alt, QUAL: qual, GT: gt}
+    block[GT] = gt
     block.update({CALL_FIELDS[k]: v for k, v in calls.items()})
     return _Parsed(block, ploidy, dropped, clipped)
 

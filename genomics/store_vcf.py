@@ -82,19 +82,7 @@ def _parse_header(path: Path, readline: Callable[[], bytes]) -> _Header:
         if n == 1 and not line.startswith("##fileformat=VCF"):
             raise bad(f"a VCF starts with ##fileformat=VCFv4.x, not {line[:40]!r}")
         if line.startswith("##contig"):
-            m = _CONTIG_RE.fullmatch(line)
-            if not m:
-                raise bad(
-                    f"malformed ##contig line {line[:80]!r}: write ##contig=<ID=name,length=N>"
-                )
-            length = re.search(r",length=([^,>]*)", m.group(2))
-            if length and not (length.group(1).isdigit() and int(length.group(1)) > 0):
-                raise bad(
-                    f"contig {m.group(1)}: length {length.group(1)!r} is not a positive integer"
-                )
-            if m.group(1) in contigs:
-                raise bad(f"contig {m.group(1)} is declared twice")
-            contigs[m.group(1)] = int(length.group(1)) if length else None
+            _add_contig(line, contigs, bad)
         elif line.startswith("##FORMAT"):
             m = _FORMAT_RE.fullmatch(line)
             if not m:
@@ -104,30 +92,50 @@ def _parse_header(path: Path, readline: Callable[[], bytes]) -> _Header:
             if "=" not in line[2:]:
                 raise bad(f"a meta line is ##key=value, not {line[:80]!r}")
         elif line.startswith("#CHROM"):
-            cols = line.split("\t")
-            if cols[:8] != _FIXED_COLUMNS:
-                raise bad(
-                    "the #CHROM line must hold the tab-separated columns "
-                    f"{' '.join(_FIXED_COLUMNS)} FORMAT and the samples, not {line[:80]!r}"
-                )
-            if len(cols) < 10:
-                raise bad("no samples: a VCF without genotype columns cannot make a genotype store")
-            if cols[8] != "FORMAT":
-                raise bad(f"the ninth column must be FORMAT, not {cols[8]!r}")
-            samples = cols[9:]
-            empty = [i + 10 for i, s in enumerate(samples) if not s.strip()]
-            if empty:
-                raise bad(f"empty sample names in columns {', '.join(map(str, empty[:10]))}")
-            seen: set[str] = set()
-            dupes = sorted({s for s in samples if s in seen or seen.add(s)})  # type: ignore[func-returns-value]
-            if dupes:
-                raise bad(f"samples named twice: {', '.join(dupes[:10])}")
-            return _Header(samples, contigs, formats, n)
+            return _Header(_chrom_line_samples(line, bad), contigs, formats, n)
         elif line.startswith("#"):
             raise bad(f"a header line starts with ## (or is the #CHROM line), not {line[:40]!r}")
         else:
             raise bad("a record before the #CHROM header line")
     raise AssertionError  # pragma: no cover
+
+
+def _add_contig(
+    line: str, contigs: dict[str, int | None], bad: Callable[[str], InputFileError]
+) -> None:
+    """Check a ``##contig`` line and add its name and length (or None) to ``contigs``."""
+    m = _CONTIG_RE.fullmatch(line)
+    if not m:
+        raise bad(f"malformed ##contig line {line[:80]!r}: write ##contig=<ID=name,length=N>")
+    length = re.search(r",length=([^,>]*)", m.group(2))
+    if length and not (length.group(1).isdigit() and int(length.group(1)) > 0):
+        raise bad(f"contig {m.group(1)}: length {length.group(1)!r} is not a positive integer")
+    if m.group(1) in contigs:
+        raise bad(f"contig {m.group(1)} is declared twice")
+    contigs[m.group(1)] = int(length.group(1)) if length else None
+
+
+def _chrom_line_samples(line: str, bad: Callable[[str], InputFileError]) -> list[str]:
+    """Check the ``#CHROM`` header line and return its sample names."""
+    cols = line.split("\t")
+    if cols[:8] != _FIXED_COLUMNS:
+        raise bad(
+            "the #CHROM line must hold the tab-separated columns "
+            f"{' '.join(_FIXED_COLUMNS)} FORMAT and the samples, not {line[:80]!r}"
+        )
+    if len(cols) < 10:
+        raise bad("no samples: a VCF without genotype columns cannot make a genotype store")
+    if cols[8] != "FORMAT":
+        raise bad(f"the ninth column must be FORMAT, not {cols[8]!r}")
+    samples = cols[9:]
+    empty = [i + 10 for i, s in enumerate(samples) if not s.strip()]
+    if empty:
+        raise bad(f"empty sample names in columns {', '.join(map(str, empty[:10]))}")
+    seen: set[str] = set()
+    dupes = sorted({s for s in samples if s in seen or seen.add(s)})  # type: ignore[func-returns-value]
+    if dupes:
+        raise bad(f"samples named twice: {', '.join(dupes[:10])}")
+    return samples
 
 
 class _Hashing(io.RawIOBase):
