@@ -87,29 +87,9 @@ def _find_loops(edges: dict[int, tuple[int | None, int | None]], start: list[int
     return looped & set(start)
 
 
-def import_pedigree(
-    engine: Engine, path: str | os.PathLike[str], *, dry_run: bool = False
-) -> ImportReport:
-    """Validate a pedigree file, then set the parents of its accessions.
-
-    Raises
-    ------
-    ValidationError
-        With every problem (unknown accession or parent, own parent, loop,
-        bad cross type or year, duplicate row); nothing is written.
-    """
-    source = str(path)
-    df = read_table(path)
-    df = df.rename({c: c.upper() for c in df.columns if c != ROW})
-    missing = [c for c in REQUIRED if c not in df.columns]
-    if missing:
-        raise ValidationError(
-            source, [Problem(0, c, "", "required column is missing") for c in missing]
-        )
-    df = df.with_columns([pl.lit("").alias(c) for c in COLUMNS if c not in df.columns])
-    df = df.with_columns(
-        pl.col("INSTCODE").str.to_uppercase(), pl.col("CROSS_TYPE").str.to_uppercase()
-    )
+def _table_problems(df: pl.DataFrame) -> list[Problem]:
+    """Problems seen in the file alone: empty required values, unknown cross types,
+    impossible years and accessions listed twice."""
     problems: list[Problem] = []
     for c in REQUIRED:
         problems += problems_where(df, c, pl.col(c) == "", "required value is empty")
@@ -137,6 +117,104 @@ def import_pedigree(
             )
         else:
             seen[k] = r
+    return problems
+
+
+def _reference_problems(
+    parsed: list[dict[str, Any]], ids: dict[tuple[str, str], int], problems: list[Problem]
+) -> tuple[dict[int, tuple[int | None, int | None]], dict[int, int]]:
+    """Append to ``problems`` the rows naming an unknown accession or parent, or an
+    accession as its own parent; return the new {child: (female, male)} edges and
+    each child's row."""
+    new_edges: dict[int, tuple[int | None, int | None]] = {}
+    child_row: dict[int, int] = {}
+    for p in parsed:
+        r = p[ROW]
+        if p["ACCENUMB"] and p["child"] not in ids:
+            problems.append(
+                Problem(
+                    r,
+                    "ACCENUMB",
+                    ":".join(p["child"]),
+                    "no such accession (import its passport first)",
+                )
+            )
+        for col, ref in (("FEMALE_PARENT", p["fem"]), ("MALE_PARENT", p["mal"])):
+            if ref is not None and ref not in ids:
+                problems.append(Problem(r, col, ":".join(ref), "parent does not exist"))
+            elif ref is not None and ref == p["child"]:
+                problems.append(
+                    Problem(r, col, ":".join(ref), "an accession cannot be its own parent")
+                )
+        if p["child"] in ids:
+            cid = ids[p["child"]]
+            new_edges[cid] = (
+                ids.get(p["fem"]) if p["fem"] else None,
+                ids.get(p["mal"]) if p["mal"] else None,
+            )
+            child_row[cid] = r
+    return new_edges, child_row
+
+
+def _write_pedigrees(
+    session: Session,
+    parsed: list[dict[str, Any]],
+    ids: dict[tuple[str, str], int],
+    new_edges: dict[int, tuple[int | None, int | None]],
+    report: ImportReport,
+) -> None:
+    """Insert or update the pedigree of each row, counting them in ``report``."""
+    existing = {
+        p.accession_id: p
+        for part in chunked(list(new_edges))
+        for p in session.scalars(select(Pedigree).where(Pedigree.accession_id.in_(part)))
+    }
+    for p in parsed:
+        cid = ids[p["child"]]
+        values = {
+            "female_parent_id": new_edges[cid][0],
+            "male_parent_id": new_edges[cid][1],
+            "cross_type": p["CROSS_TYPE"] or "UNKNOWN",
+            "generation": p["GENERATION"],
+            "cross_year": int(p["CROSS_YEAR"]) if p["CROSS_YEAR"] else None,
+            "pedigree_string": p["PEDIGREE"],
+        }
+        old = existing.get(cid)
+        if old is None:
+            session.add(Pedigree(accession_id=cid, **values))
+            report.inserted += 1
+        elif any(getattr(old, k) != v for k, v in values.items()):
+            for k, v in values.items():
+                setattr(old, k, v)
+            report.updated += 1
+        else:
+            report.unchanged += 1
+
+
+def import_pedigree(
+    engine: Engine, path: str | os.PathLike[str], *, dry_run: bool = False
+) -> ImportReport:
+    """Validate a pedigree file, then set the parents of its accessions.
+
+    Raises
+    ------
+    ValidationError
+        With every problem (unknown accession or parent, own parent, loop,
+        bad cross type or year, duplicate row); nothing is written.
+    """
+    source = str(path)
+    df = read_table(path)
+    df = df.rename({c: c.upper() for c in df.columns if c != ROW})
+    missing = [c for c in REQUIRED if c not in df.columns]
+    if missing:
+        raise ValidationError(
+            source, [Problem(0, c, "", "required column is missing") for c in missing]
+        )
+    df = df.with_columns([pl.lit("").alias(c) for c in COLUMNS if c not in df.columns])
+    df = df.with_columns(
+        pl.col("INSTCODE").str.to_uppercase(), pl.col("CROSS_TYPE").str.to_uppercase()
+    )
+    problems = _table_problems(df)
 
     rows = df.select(ROW, *COLUMNS).iter_rows(named=True)
     parsed: list[dict[str, Any]] = []
@@ -150,33 +228,7 @@ def import_pedigree(
 
     with transaction(engine) as session:
         ids = _accession_ids(session, refs)
-        new_edges: dict[int, tuple[int | None, int | None]] = {}
-        child_row: dict[int, int] = {}
-        for p in parsed:
-            r = p[ROW]
-            if p["ACCENUMB"] and p["child"] not in ids:
-                problems.append(
-                    Problem(
-                        r,
-                        "ACCENUMB",
-                        ":".join(p["child"]),
-                        "no such accession (import its passport first)",
-                    )
-                )
-            for col, ref in (("FEMALE_PARENT", p["fem"]), ("MALE_PARENT", p["mal"])):
-                if ref is not None and ref not in ids:
-                    problems.append(Problem(r, col, ":".join(ref), "parent does not exist"))
-                elif ref is not None and ref == p["child"]:
-                    problems.append(
-                        Problem(r, col, ":".join(ref), "an accession cannot be its own parent")
-                    )
-            if p["child"] in ids:
-                cid = ids[p["child"]]
-                new_edges[cid] = (
-                    ids.get(p["fem"]) if p["fem"] else None,
-                    ids.get(p["mal"]) if p["mal"] else None,
-                )
-                child_row[cid] = r
+        new_edges, child_row = _reference_problems(parsed, ids, problems)
 
         if not problems:
             edges = {
@@ -201,31 +253,7 @@ def import_pedigree(
             raise ValidationError(source, problems)
 
         report = ImportReport(source, "pedigree", rows=len(parsed))
-        existing = {
-            p.accession_id: p
-            for part in chunked(list(new_edges))
-            for p in session.scalars(select(Pedigree).where(Pedigree.accession_id.in_(part)))
-        }
-        for p in parsed:
-            cid = ids[p["child"]]
-            values = {
-                "female_parent_id": new_edges[cid][0],
-                "male_parent_id": new_edges[cid][1],
-                "cross_type": p["CROSS_TYPE"] or "UNKNOWN",
-                "generation": p["GENERATION"],
-                "cross_year": int(p["CROSS_YEAR"]) if p["CROSS_YEAR"] else None,
-                "pedigree_string": p["PEDIGREE"],
-            }
-            old = existing.get(cid)
-            if old is None:
-                session.add(Pedigree(accession_id=cid, **values))
-                report.inserted += 1
-            elif any(getattr(old, k) != v for k, v in values.items()):
-                for k, v in values.items():
-                    setattr(old, k, v)
-                report.updated += 1
-            else:
-                report.unchanged += 1
+        _write_pedigrees(session, parsed, ids, new_edges, report)
         if dry_run:
             session.rollback()
     return report

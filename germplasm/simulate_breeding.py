@@ -388,14 +388,7 @@ class Simulator:
         ):
             sampstat = "500"
         self.g[i] = g
-        if self.animal:
-            acq = random_date(rng, year, year, 3, 8) if self.sp.key == "grass_carp" else (
-                random_date(rng, year, year) + dt.timedelta(days=114))  # fmt: skip
-            acq = min(acq, PRESENT)
-            avail = acq.year + p.mature_years
-        else:
-            acq = random_date(rng, min(year + dev, PRESENT.year), min(year + dev, PRESENT.year))
-            avail = acq.year
+        acq, avail = self._acquired(year, dev)
         acc = _Acc(inst=inst, kind=kind, founder=False, sampstat=sampstat, origcty="CHN", year=year,
                    acq=acq, avail=avail, female=f_par, male=m_par, cross_type=cross_type, generation=gen,
                    depth=depth, group=group, hybrid=hybrid)  # fmt: skip
@@ -404,6 +397,18 @@ class Simulator:
         acc.name = self._name(acc)
         acc.pedigree = self._purdy(acc)
         return acc
+
+    def _acquired(self, year: int, dev: int) -> tuple[dt.date, int]:
+        """When an offspring born (or crossed) in ``year`` is acquired, after ``dev``
+        years of development for a plant; and the year it can first be a parent."""
+        rng, p = self.rng, self.prof
+        if self.animal:
+            acq = random_date(rng, year, year, 3, 8) if self.sp.key == "grass_carp" else (
+                random_date(rng, year, year) + dt.timedelta(days=114))  # fmt: skip
+            acq = min(acq, PRESENT)
+            return acq, acq.year + p.mature_years
+        acq = random_date(rng, min(year + dev, PRESENT.year), min(year + dev, PRESENT.year))
+        return acq, acq.year
 
     def _purdy(self, acc: _Acc) -> str:
         def nm(j: int) -> str:
