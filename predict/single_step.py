@@ -46,6 +46,59 @@ def _a22(ped: Pedigree, positions: np.ndarray, *, ploidy: int, chunk: int = 256)
     return (out + out.T) / 2
 
 
+def _check_options(tune_g: bool, tau: float, omega: float, blend: float) -> None:
+    """Check :func:`h_inverse`'s options: their types, then their ranges."""
+    if not isinstance(tune_g, bool):
+        raise TypeError(f"tune_g must be True or False, not {tune_g!r}")
+    for name, value in (("tau", tau), ("omega", omega), ("blend", blend)):
+        if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
+            raise TypeError(f"{name} must be a number, not {type(value).__name__}")
+    if not (math.isfinite(tau) and tau > 0):
+        raise InputError(f"tau must be a positive number, not {tau}")
+    if not (math.isfinite(omega) and 0 <= omega <= 1):
+        raise InputError(f"omega must be between 0 and 1, not {omega}")
+    if not (math.isfinite(blend) and 0 <= blend < 1):
+        raise InputError(f"blend must be in [0, 1), not {blend}")
+
+
+def _check_g(G: np.ndarray, m: int) -> None:
+    """Check that the float64 G is square, of the ``m`` genotyped ids (m > 0), finite
+    and symmetric."""
+    if G.shape[0] != G.shape[1]:
+        raise InputError(f"G must be square, not {G.shape[0]} x {G.shape[1]}")
+    if G.shape[0] != m:
+        raise InputError(
+            f"G is {G.shape[0]} x {G.shape[0]} but genotyped_ids has {m} ids: give one id per row of G"
+        )
+    if m == 0:
+        raise InputError("genotyped_ids is empty: H⁻¹ needs at least one genotyped individual")
+    if not np.isfinite(G).all():
+        rows = np.unique(np.nonzero(~np.isfinite(G))[0])
+        raise InputError(f"G has missing or infinite values in rows {rows[:_SHOW].tolist()}")
+    asym = np.abs(G - G.T) > 1e-8 * max(1.0, float(np.abs(G).max()))
+    if asym.any():
+        r, c = np.nonzero(asym)
+        raise InputError(
+            f"G is not symmetric: e.g. G[{r[0]}, {c[0]}] = {G[r[0], c[0]]:g} but "
+            f"G[{c[0]}, {r[0]}] = {G[c[0], r[0]]:g}; pass (G + G.T) / 2 if that is rounding"
+        )
+
+
+def _tuned_g(G: np.ndarray, A22: np.ndarray) -> np.ndarray:
+    """``a + b G`` whose mean diagonal and mean off-diagonal equal those of ``A22``
+    (Christensen & Lund 2010; Vitezica et al. 2011)."""
+    m = len(G)
+    if m < 2:
+        raise InputError("tune_g needs at least two genotyped individuals")
+    off = ~np.eye(m, dtype=bool)
+    gd, go = G.diagonal().mean(), G[off].mean()
+    ad, ao = A22.diagonal().mean(), A22[off].mean()
+    if math.isclose(gd, go):
+        raise InputError("tune_g: G's mean diagonal equals its mean off-diagonal; cannot scale")
+    b = (ad - ao) / (gd - go)
+    return (ad - b * gd) + b * G
+
+
 def h_inverse(
     ped: Pedigree,
     G: Any,
@@ -130,37 +183,10 @@ def h_inverse(
     g_arr = np.asarray(G)
     if g_arr.dtype.kind not in "iuf" or g_arr.ndim != 2:
         raise TypeError(f"G must be a 2-D numeric array, not {g_arr.dtype} with {g_arr.ndim} dims")
-    if not isinstance(tune_g, bool):
-        raise TypeError(f"tune_g must be True or False, not {tune_g!r}")
-    for name, value in (("tau", tau), ("omega", omega), ("blend", blend)):
-        if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
-            raise TypeError(f"{name} must be a number, not {type(value).__name__}")
-    if not (math.isfinite(tau) and tau > 0):
-        raise InputError(f"tau must be a positive number, not {tau}")
-    if not (math.isfinite(omega) and 0 <= omega <= 1):
-        raise InputError(f"omega must be between 0 and 1, not {omega}")
-    if not (math.isfinite(blend) and 0 <= blend < 1):
-        raise InputError(f"blend must be in [0, 1), not {blend}")
+    _check_options(tune_g, tau, omega, blend)
     G = g_arr.astype(np.float64)
     m = len(_as_list(genotyped_ids, "genotyped_ids"))
-    if G.shape[0] != G.shape[1]:
-        raise InputError(f"G must be square, not {G.shape[0]} x {G.shape[1]}")
-    if G.shape[0] != m:
-        raise InputError(
-            f"G is {G.shape[0]} x {G.shape[0]} but genotyped_ids has {m} ids: give one id per row of G"
-        )
-    if m == 0:
-        raise InputError("genotyped_ids is empty: H⁻¹ needs at least one genotyped individual")
-    if not np.isfinite(G).all():
-        rows = np.unique(np.nonzero(~np.isfinite(G))[0])
-        raise InputError(f"G has missing or infinite values in rows {rows[:_SHOW].tolist()}")
-    asym = np.abs(G - G.T) > 1e-8 * max(1.0, float(np.abs(G).max()))
-    if asym.any():
-        r, c = np.nonzero(asym)
-        raise InputError(
-            f"G is not symmetric: e.g. G[{r[0]}, {c[0]}] = {G[r[0], c[0]]:g} but "
-            f"G[{c[0]}, {r[0]}] = {G[c[0], r[0]]:g}; pass (G + G.T) / 2 if that is rounding"
-        )
+    _check_g(G, m)
     pos = ped.positions(genotyped_ids, name="genotyped_ids")
     uniq, counts = np.unique(pos, return_counts=True)
     if (counts > 1).any():
@@ -170,15 +196,7 @@ def h_inverse(
     ploidy = _check_ploidy(ploidy)
     A22 = _a22(ped, pos, ploidy=ploidy)
     if tune_g:
-        if m < 2:
-            raise InputError("tune_g needs at least two genotyped individuals")
-        off = ~np.eye(m, dtype=bool)
-        gd, go = G.diagonal().mean(), G[off].mean()
-        ad, ao = A22.diagonal().mean(), A22[off].mean()
-        if math.isclose(gd, go):
-            raise InputError("tune_g: G's mean diagonal equals its mean off-diagonal; cannot scale")
-        b = (ad - ao) / (gd - go)
-        G = (ad - b * gd) + b * G
+        G = _tuned_g(G, A22)
     Gw = (1.0 - blend) * G + blend * A22
     try:
         c = scipy.linalg.cho_factor(Gw, lower=True)
