@@ -59,4 +59,5 @@ def init_database(
             ov.data_type, ov.min_value, ov.max_value = var.data_type, var.min, var.max
             ov.categories = list(var.categories)
             ov.ontology_id = var.ontology_id
+            ov.direction, ov.optimum = var.direction, var.optimum
     return InitReport(before, after, added_sp, added_var)

@@ -318,6 +318,9 @@ class ObservationVariable(Base):
     """A trait measured by a method on a scale (Crop Ontology / BrAPI variable)."""
 
     __tablename__ = "observation_variable"
+    __table_args__ = (
+        CheckConstraint("direction IN ('higher', 'lower', 'optimum')", name="direction_known"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
@@ -333,6 +336,8 @@ class ObservationVariable(Base):
     max_value: Mapped[float | None] = mapped_column(Float)
     categories: Mapped[list[Any]] = mapped_column(JSONType, default=list)
     ontology_id: Mapped[str] = mapped_column(String(100), default="")
+    direction: Mapped[str] = mapped_column(String(10), default="higher", server_default="higher")
+    optimum: Mapped[float | None] = mapped_column(Float)
 
 
 class ObservationUnit(Base):

@@ -20,6 +20,8 @@ from breedhub.germplasm.exceptions import RegistryError
 from breedhub.germplasm.species import SpeciesRegistry
 
 DATA_TYPES = ("numerical", "ordinal", "nominal")
+#: Breeding goals: which way every ranking of a trait runs.
+DIRECTIONS = ("higher", "lower", "optimum")
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,8 @@ class Variable:
     mean: float
     sd: float
     heritability: float
+    direction: str
+    optimum: float | None = None
     ontology_id: str = ""
     categories: tuple[dict[str, Any], ...] = field(default_factory=tuple)
 
@@ -54,6 +58,20 @@ class Variable:
             raise RegistryError(f"{where}: min must be below max")
         if not 0 <= self.heritability <= 1:
             raise RegistryError(f"{where}: heritability must lie in [0, 1]")
+        if self.direction not in DIRECTIONS:
+            raise RegistryError(
+                f"{where}: direction must be one of {', '.join(DIRECTIONS)} (the breeding goal), "
+                f"not {self.direction!r}"
+            )
+        if (self.direction == "optimum") != (self.optimum is not None):
+            raise RegistryError(
+                f"{where}: give optimum (the target value) exactly when direction is 'optimum'"
+            )
+        if self.optimum is not None and not (
+            (self.min is None or self.min <= self.optimum)
+            and (self.max is None or self.optimum <= self.max)
+        ):
+            raise RegistryError(f"{where}: optimum {self.optimum} lies outside [min, max]")
         if self.data_type != "numerical" and not self.categories:
             raise RegistryError(f"{where}: an {self.data_type} variable needs categories")
 

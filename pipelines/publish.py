@@ -68,6 +68,9 @@ class TraitFit:
         Cross-validation summaries by method (``mean_r``, ``sd_r``...), when run.
     selected_by
         How the method was chosen ("config", "best mean cross-validated r").
+    phenotype_mean
+        Mean of the training phenotypes: GEBVs are deviations from it, so a
+        trait with an optimum is ranked on ``phenotype_mean + gebv``.
     """
 
     trait: str
@@ -80,6 +83,7 @@ class TraitFit:
     n_phenotyped: int
     cv: dict[str, dict[str, Any]] = field(default_factory=dict)
     selected_by: str = "config"
+    phenotype_mean: float = float("nan")
 
 
 def fit_trait(
@@ -156,6 +160,7 @@ def fit_trait(
     return TraitFit(
         trait=trait, method=method, sample_id=[str(s) for s in sample_id], gebv=gebv,
         reliability=reliability, model=model, info=info, n_phenotyped=n_phenotyped,
+        phenotype_mean=float(np.nanmean(y)),
     )  # fmt: skip
 
 
@@ -247,6 +252,20 @@ def _dataset(engine: Engine, name: str) -> _Dataset:
         return _Dataset(ds.id, ds.name, species, ds.path, ds.ploidy, dataset_samples(s, ds.id))
 
 
+def _breeding_goals(engine: Engine, traits: Sequence[str]) -> dict[str, tuple[str, float | None]]:
+    """Each trait's direction (and optimum) from the trait registry, as the database holds it."""
+    from breedhub.germplasm.db import transaction
+    from breedhub.germplasm.exceptions import NotFoundError
+    from breedhub.germplasm.queries_registry import variables_by_name
+
+    with transaction(engine) as s:
+        found = {n: (v.direction, v.optimum) for n, v in variables_by_name(s, traits).items()}
+    missing = [t for t in traits if t not in found]
+    if missing:
+        raise NotFoundError(f"unknown observation variables: {', '.join(missing)}")
+    return found
+
+
 def publish_model_run(
     engine: Engine,
     *,
@@ -293,6 +312,7 @@ def publish_model_run(
     from breedhub.pipelines.register import TraitPredictions, ranked_predictions
 
     ds = _dataset(engine, dataset)
+    goals = _breeding_goals(engine, [f.trait for f in fits])
     accession_of = {smp: acc for smp, acc, _ in ds.samples}
     traits, metric_rows, predicted = [], {}, {}
     for fit in fits:
@@ -309,16 +329,17 @@ def publish_model_run(
         if fit.reliability is not None:
             rel = np.bincount(index, weights=fit.reliability) / counts
         keep = np.argsort(first, kind="stable")  # the dataset's order
+        direction, optimum = goals[fit.trait]
         traits.append(
             TraitPredictions(
-                fit.trait,
-                [int(a) for a in uniq[keep]],
-                gebv[keep],
-                None if rel is None else rel[keep],
+                fit.trait, [int(a) for a in uniq[keep]], gebv[keep],
+                None if rel is None else rel[keep], direction=direction, optimum=optimum,
+                baseline=fit.phenotype_mean,
             )
-        )
+        )  # fmt: skip
         predicted[fit.trait] = len(uniq)
-        metric_rows[fit.trait] = _metrics(fit)
+        metric_rows[fit.trait] = {**_metrics(fit), "direction": direction, "optimum": optimum,
+                                  "phenotype_mean": fit.phenotype_mean, "n_ranked": len(uniq)}  # fmt: skip
     method = "+".join(sorted({f.method for f in fits}))[:50]
     rows = ranked_predictions(traits)
     # one transaction: a re-run's earlier run is replaced only if the new one lands

@@ -86,18 +86,40 @@ def update_genotype_dataset(
 
 @dataclass
 class TraitPredictions:
-    """GEBVs of one trait for a set of accessions."""
+    """GEBVs of one trait for a set of accessions, with the trait's breeding goal.
+
+    ``direction`` is the trait registry's: ``higher`` ranks the largest GEBV
+    first, ``lower`` the smallest, ``optimum`` the predicted value
+    (``baseline + gebv``, the baseline being the trait's mean) nearest to
+    ``optimum``.
+    """
 
     variable: str
     accession_ids: Sequence[int]
     gebv: np.ndarray
     reliability: np.ndarray | None = None
-    higher_is_better: bool = True
+    direction: str = "higher"
+    optimum: float | None = None
+    baseline: float = 0.0
+
+
+def _rank_key(t: TraitPredictions) -> np.ndarray:
+    gebv = np.asarray(t.gebv, dtype=np.float64)
+    if t.direction == "higher":
+        return -gebv
+    if t.direction == "lower":
+        return gebv
+    if t.direction == "optimum" and t.optimum is not None:
+        return np.abs(t.baseline + gebv - t.optimum)
+    raise ValueError(
+        f"{t.variable}: direction must be higher, lower or optimum (with its value), "
+        f"not {t.direction!r}"
+    )
 
 
 def _ranked(t: TraitPredictions) -> list[PredictionRow]:
     """(accession id, GEBV, reliability, rank) of each accession; rank 1 is the best."""
-    order = np.argsort(-t.gebv if t.higher_is_better else t.gebv, kind="stable")
+    order = np.argsort(_rank_key(t), kind="stable")
     rank = np.empty(len(order), dtype=int)
     rank[order] = np.arange(1, len(order) + 1)
     return [

@@ -353,6 +353,7 @@ def fit_selected(
         "cv": summary,
         "fit": info,
         "n_phenotyped": int(np.sum(~np.isnan(y))),
+        "phenotype_mean": fit.phenotype_mean,
         "n_genotyped": len(data.sample_id),
         "model": str(Path(model_out).absolute()),
         "gebv": str(Path(gebv_out).absolute()),
@@ -403,6 +404,7 @@ def register_predictions(
                 gebv=df["gebv"].to_numpy(), reliability=rel, model=None, info=dict(fit.get("fit", {})),
                 n_phenotyped=int(fit.get("n_phenotyped") or 0), cv=dict(fit.get("cv", {})),
                 selected_by=fit.get("selected_by", ""),
+                phenotype_mean=float(fit.get("phenotype_mean", float("nan"))),
             )
         )  # fmt: skip
     inputs = [f[k] for f in fits for k in ("model", "gebv")]

@@ -58,21 +58,39 @@ def test_fit_trait__bad_input_is_named():
 
 
 def test_fit_and_publish__registers_ranked_gebvs_with_reliabilities(engine, predict_setup):
+    from breedhub.germplasm.models import ObservationVariable
+
     run = fit_and_publish(engine, dataset="rice-gbs", name="rice gblup", cv_folds=4, seed=1)
     assert run["model_run_id"] is not None and run["traits"]
-    trait = next(iter(run["traits"]))
-    assert 0 <= run["traits"][trait]["h2"] <= 1 and -1 <= run["traits"][trait]["cv_mean_r"] <= 1
+    for t in run["traits"].values():
+        assert 0 <= t["h2"] <= 1 and -1 <= t["cv_mean_r"] <= 1
     with transaction(engine) as s:
         (mr,) = model_runs_named(s, "rice gblup")
         assert mr.provenance["command"] == "breedhub.pipelines.publish.fit_and_publish"
-        assert mr.provenance["inputs"][0]["sha256"] and mr.metrics[trait]["method"] == "gblup"
+        assert mr.provenance["inputs"][0]["sha256"]
+        names = {v.id: v.name for v in s.scalars(select(ObservationVariable))}
         preds = s.scalars(select(Prediction).where(Prediction.model_run_id == mr.id)).all()
-        per_trait = [p for p in preds if p.variable_id == preds[0].variable_id]
-    assert len(per_trait) == 40  # every genotyped accession, phenotyped or not
-    assert all(p.reliability is not None for p in per_trait)
-    by_rank = sorted(per_trait, key=lambda p: p.rank)
-    assert [p.rank for p in by_rank] == list(range(1, 41))
-    assert all(a.gebv >= b.gebv for a, b in zip(by_rank, by_rank[1:], strict=False))
+        metrics = mr.metrics
+    # the registry's breeding goals: yield up, heading earlier, height near 100 cm
+    assert metrics["GrainYield_t_ha"]["direction"] == "higher"
+    assert metrics["DaysToHeading_d"]["direction"] == "lower"
+    assert (metrics["PlantHeight_cm"]["direction"], metrics["PlantHeight_cm"]["optimum"]) == (
+        "optimum",
+        100,
+    )
+    for trait, m in metrics.items():
+        rows = sorted((p for p in preds if names[p.variable_id] == trait), key=lambda p: p.rank)
+        assert len(rows) == 40 == m["n_ranked"]  # every genotyped accession, phenotyped or not
+        assert [p.rank for p in rows] == list(range(1, 41))
+        assert all(p.reliability is not None for p in rows)
+        gebv = np.array([p.gebv for p in rows])
+        if m["direction"] == "higher":
+            assert np.all(np.diff(gebv) <= 0), trait
+        elif m["direction"] == "lower":
+            assert np.all(np.diff(gebv) >= 0), trait
+        else:  # nearest the optimum first, on the trait's scale (mean + GEBV)
+            distance = np.abs(m["phenotype_mean"] + gebv - m["optimum"])
+            assert np.all(np.diff(distance) >= 0), trait
 
 
 def test_fit_and_publish__unknown_dataset_or_trait_is_named(engine, predict_setup):
