@@ -8,11 +8,14 @@ against the database, with enough phenotyped accessions to cross-validate.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import Engine
 
 from breedhub.pipelines.exceptions import Problem
+
+if TYPE_CHECKING:
+    from breedhub.germplasm.models import ObservationVariable, Trial
 
 __all__ = ["check_predict_config", "predict_db_problems"]
 
@@ -96,29 +99,11 @@ def predict_db_problems(resolved: dict[str, Any], engine: Engine) -> list[Proble
             )  # fmt: skip
         acc_ids = dataset_accession_ids(s, ds.id)
         variables = variables_by_name(s, traits)
-        var_ids: dict[str, int] = {}
-        for i, trait in enumerate(traits):
-            var = variables.get(trait)
-            if var is None:
-                problems.append(Problem(file, 0, f"traits[{i}]", trait, "no observation variable of that name"))  # fmt: skip
-            elif var.data_type != "numerical":
-                problems.append(Problem(file, 0, f"traits[{i}]", trait, f"is {var.data_type}; only numerical traits are predicted"))  # fmt: skip
-            elif var.species_id is not None and var.species_id != ds.species_id:
-                problems.append(Problem(file, 0, f"traits[{i}]", trait, f"is a trait of another species than the dataset's ({species})"))  # fmt: skip
-            else:
-                var_ids[trait] = var.id
+        var_ids = _trait_ids(file, traits, variables, ds.species_id, species, problems)
         trial_ids = None
         if trial_names:
             trials = trials_by_name(s, trial_names)
-            trial_ids = []
-            for i, trial in enumerate(trial_names):
-                t = trials.get(trial)
-                if t is None:
-                    problems.append(Problem(file, 0, f"trials[{i}]", trial, "no trial of that name"))  # fmt: skip
-                elif t.species_id != ds.species_id:
-                    problems.append(Problem(file, 0, f"trials[{i}]", trial, f"is a trial of another species than the dataset's ({species})"))  # fmt: skip
-                else:
-                    trial_ids.append(t.id)
+            trial_ids = _trial_ids(file, trial_names, trials, ds.species_id, species, problems)
         trials_ok = trial_ids is None or len(trial_ids) == len(trial_names)
         if var_ids and acc_ids and trials_ok:
             means = phenotype_means(s, acc_ids, list(var_ids.values()), trial_ids)
@@ -137,3 +122,49 @@ def predict_db_problems(resolved: dict[str, Any], engine: Engine) -> list[Proble
                         )
                     )  # fmt: skip
     return problems
+
+
+def _trait_ids(
+    file: str,
+    traits: list[str],
+    variables: dict[str, ObservationVariable],
+    species_id: int,
+    species: str | None,
+    problems: list[Problem],
+) -> dict[str, int]:
+    """The variable id of each usable trait: one that exists, is numerical and is of
+    the dataset's species (``species_id``); the problems of the others go to ``problems``."""
+    var_ids: dict[str, int] = {}
+    for i, trait in enumerate(traits):
+        var = variables.get(trait)
+        if var is None:
+            problems.append(Problem(file, 0, f"traits[{i}]", trait, "no observation variable of that name"))  # fmt: skip
+        elif var.data_type != "numerical":
+            problems.append(Problem(file, 0, f"traits[{i}]", trait, f"is {var.data_type}; only numerical traits are predicted"))  # fmt: skip
+        elif var.species_id is not None and var.species_id != species_id:
+            problems.append(Problem(file, 0, f"traits[{i}]", trait, f"is a trait of another species than the dataset's ({species})"))  # fmt: skip
+        else:
+            var_ids[trait] = var.id
+    return var_ids
+
+
+def _trial_ids(
+    file: str,
+    trial_names: list[str],
+    trials: dict[str, Trial],
+    species_id: int,
+    species: str | None,
+    problems: list[Problem],
+) -> list[int]:
+    """The ids of the named trials that exist and are of the dataset's species
+    (``species_id``); the problems of the others go to ``problems``."""
+    trial_ids: list[int] = []
+    for i, trial in enumerate(trial_names):
+        t = trials.get(trial)
+        if t is None:
+            problems.append(Problem(file, 0, f"trials[{i}]", trial, "no trial of that name"))  # fmt: skip
+        elif t.species_id != species_id:
+            problems.append(Problem(file, 0, f"trials[{i}]", trial, f"is a trial of another species than the dataset's ({species})"))  # fmt: skip
+        else:
+            trial_ids.append(t.id)
+    return trial_ids

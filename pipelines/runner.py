@@ -35,10 +35,10 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import yaml
 from sqlalchemy import Engine
@@ -227,6 +227,75 @@ def _update_job(engine: Engine, job_id: int | None, **values: Any) -> None:
             raise PipelineError(f"no job {job_id}")
 
 
+def _claim_job(
+    engine: Engine, kind: str, job_id: int | None, user_id: int | None, parameters: dict[str, Any]
+) -> int:
+    """The job a run records itself as: a new one, or the ``queued`` pipeline job ``job_id``."""
+    from breedhub.germplasm.db import transaction
+    from breedhub.germplasm.jobs import add_job, get_job
+
+    with transaction(engine) as s:
+        if job_id is None:
+            return add_job(
+                s, kind=f"{JOB_KIND_PREFIX}{kind}", user_id=user_id, parameters=parameters
+            ).id
+        job = get_job(s, job_id)
+        if job is None or not job.kind.startswith(JOB_KIND_PREFIX):
+            raise PipelineError(f"no pipeline job {job_id}")
+        if job.status != "queued":
+            raise PipelineError(f"job {job_id} is {job.status}, not queued")
+        job.parameters = {**(job.parameters or {}), **parameters}
+        return job_id
+
+
+def _stop(proc: subprocess.Popen[str]) -> None:
+    """Stop Snakemake, if still running, and its process group: TERM, then KILL after 60 s."""
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)  # Snakemake stops its jobs and cleans up
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+
+
+def _follow(
+    lines: Iterable[str],
+    log: TextIO,
+    tail: collections.deque[str],
+    on_output: Callable[[str], None] | None,
+    engine: Engine,
+    job_id: int | None,
+) -> tuple[int, int, bool]:
+    """Copy Snakemake's output to the log, ``tail`` and ``on_output``, reporting its
+    progress to the job at most once a second (and at the last step).
+
+    Returns the steps done and in all, and whether Snakemake had nothing to do.
+    """
+    done = total = 0
+    nothing = False
+    last_update = 0.0
+    for line in lines:
+        log.write(line)
+        log.flush()
+        line = line.rstrip("\n")
+        tail.append(line)
+        if on_output is not None:
+            on_output(line)
+        if _NOTHING in line:
+            nothing = True
+        m = _STEPS_RE.search(line)
+        if m:
+            done, total = int(m.group(1)), int(m.group(2))
+            now = time.monotonic()
+            if now - last_update > 1.0 or done == total:
+                last_update = now
+                _update_job(
+                    engine, job_id, progress=done / total if total else 0.0,
+                    log="\n".join(tail),
+                )  # fmt: skip
+    return done, total, nothing
+
+
 def run_workflow(
     kind: str,
     config: str | os.PathLike[str],
@@ -282,9 +351,6 @@ def run_workflow(
     PipelineError
         For an unknown workflow or profile.
     """
-    from breedhub.germplasm.db import transaction
-    from breedhub.germplasm.jobs import add_job, get_job
-
     if kind not in WORKFLOWS:
         raise PipelineError(f"unknown workflow {kind!r}; workflows: {', '.join(WORKFLOWS)}")
     if not isinstance(cores, int) or cores < 1:
@@ -310,18 +376,7 @@ def run_workflow(
     if dry_run:
         job_id = None  # a dry run is not a job
     else:
-        with transaction(engine) as s:
-            if job_id is None:
-                job_id = add_job(
-                    s, kind=f"{JOB_KIND_PREFIX}{kind}", user_id=user_id, parameters=parameters
-                ).id
-            else:
-                job = get_job(s, job_id)
-                if job is None or not job.kind.startswith(JOB_KIND_PREFIX):
-                    raise PipelineError(f"no pipeline job {job_id}")
-                if job.status != "queued":
-                    raise PipelineError(f"job {job_id} is {job.status}, not queued")
-                job.parameters = {**(job.parameters or {}), **parameters}
+        job_id = _claim_job(engine, kind, job_id, user_id, parameters)
     locks = workdir / ".snakemake" / "locks"
     if locks.is_dir() and any(locks.iterdir()):
         # an earlier run was killed and left its lock; none is running (checked above)
@@ -332,8 +387,6 @@ def run_workflow(
     log_path = workdir / "logs" / "runs" / f"{stamp}-{'dryrun' if dry_run else f'job{job_id}'}.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     tail: collections.deque[str] = collections.deque(maxlen=_LOG_TAIL_LINES)
-    done = total = 0
-    nothing = False
     _update_job(engine, job_id, status="running", started_at=_now(), progress=0.0, error="")
     proc = None
     returncode = -1
@@ -357,35 +410,12 @@ def run_workflow(
             )
             if job_id is not None:
                 _update_job(engine, job_id, parameters={**parameters, "snakemake_pid": proc.pid})
-            last_update = 0.0
             assert proc.stdout is not None
-            for line in proc.stdout:
-                log.write(line)
-                log.flush()
-                line = line.rstrip("\n")
-                tail.append(line)
-                if on_output is not None:
-                    on_output(line)
-                if _NOTHING in line:
-                    nothing = True
-                m = _STEPS_RE.search(line)
-                if m:
-                    done, total = int(m.group(1)), int(m.group(2))
-                    now = time.monotonic()
-                    if now - last_update > 1.0 or done == total:
-                        last_update = now
-                        _update_job(
-                            engine, job_id, progress=done / total if total else 0.0,
-                            log="\n".join(tail),
-                        )  # fmt: skip
+            done, total, nothing = _follow(proc.stdout, log, tail, on_output, engine, job_id)
             returncode = proc.wait()
     except BaseException:
-        if proc is not None and proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)  # Snakemake stops its jobs and cleans up
-            try:
-                proc.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
+        if proc is not None:
+            _stop(proc)
         _update_job(engine, job_id, status="failed", finished_at=_now(), log="\n".join(tail),
                     error="interrupted")  # fmt: skip
         raise

@@ -11,10 +11,13 @@ from __future__ import annotations
 import csv
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from breedhub.pipelines.config_schema import load_schema, schema_problems
 from breedhub.pipelines.exceptions import Problem
+
+if TYPE_CHECKING:
+    from breedhub.germplasm.species import SpeciesRegistry
 
 __all__ = ["SHEET_COLUMNS", "check_sample_sheet", "read_sample_sheet", "resolve_path"]
 
@@ -133,6 +136,57 @@ def _bam_problems(
     return out
 
 
+def _species_problems(
+    value: str, species: str | None, registry: SpeciesRegistry, file: str, row_no: int
+) -> list[Problem]:
+    """A row's species (``value``) must be known, and the config's ``species`` if it names one."""
+    if value not in registry:
+        known = ", ".join(sp.key for sp in registry)
+        return [Problem(file, row_no, "species", value, f"unknown species; known: {known}")]
+    if species and value != species:
+        return [
+            Problem(
+                file, row_no, "species", value,
+                f"the config's species is {species}: a dataset holds one species",
+            )
+        ]  # fmt: skip
+    return []
+
+
+def _lane_problems(
+    entry: dict[str, Any],
+    sample: str,
+    row: dict[str, str],
+    files: dict[str, Path],
+    file: str,
+    row_no: int,
+) -> list[Problem]:
+    """Problems of a further row (lane) of a sample already in ``entry``: a sample with
+    a BAM has one row, and the lanes of a sample agree on its accession, species,
+    library and platform."""
+    out: list[Problem] = []
+    first_row = entry["rows"][0]
+    if entry["bam"] or "bam" in files:
+        out.append(
+            Problem(
+                file, row_no, "sample", sample,
+                f"duplicated sample: also in row {first_row}; a sample with a BAM has one row",
+            )
+        )  # fmt: skip
+    for column, default in (("accession", ""), ("species", ""), ("library", sample),
+                            ("platform", "ILLUMINA")):  # fmt: skip
+        value = row.get(column, default)
+        if value != entry[column]:
+            out.append(
+                Problem(
+                    file, row_no, column, value,
+                    f"duplicated sample: {sample} is in row {first_row} with {column} "
+                    f"{entry[column]!r}; lanes of one sample must agree (or rename the sample)",
+                )
+            )  # fmt: skip
+    return out
+
+
 def check_sample_sheet(
     sheet: Path, species: str | None, contigs: dict[str, int] | None
 ) -> tuple[list[dict[str, Any]], list[Problem]]:
@@ -154,18 +208,7 @@ def check_sample_sheet(
         problems += bad
         sample = row.get("sample", "")
         if row.get("species"):
-            if row["species"] not in registry:
-                known = ", ".join(sp.key for sp in registry)
-                problems.append(
-                    Problem(file, row_no, "species", row["species"], f"unknown species; known: {known}")
-                )  # fmt: skip
-            elif species and row["species"] != species:
-                problems.append(
-                    Problem(
-                        file, row_no, "species", row["species"],
-                        f"the config's species is {species}: a dataset holds one species",
-                    )
-                )  # fmt: skip
+            problems += _species_problems(row["species"], species, registry, file, row_no)
         files: dict[str, Path] = {}
         for column in ("fastq1", "fastq2", "bam"):
             if row.get(column):
@@ -200,25 +243,7 @@ def check_sample_sheet(
                 "rows": [row_no],
             }
             continue
-        first_row = entry["rows"][0]
-        if entry["bam"] or "bam" in files:
-            problems.append(
-                Problem(
-                    file, row_no, "sample", sample,
-                    f"duplicated sample: also in row {first_row}; a sample with a BAM has one row",
-                )
-            )  # fmt: skip
-        for column, default in (("accession", ""), ("species", ""), ("library", sample),
-                                ("platform", "ILLUMINA")):  # fmt: skip
-            value = row.get(column, default)
-            if value != entry[column]:
-                problems.append(
-                    Problem(
-                        file, row_no, column, value,
-                        f"duplicated sample: {sample} is in row {first_row} with {column} "
-                        f"{entry[column]!r}; lanes of one sample must agree (or rename the sample)",
-                    )
-                )  # fmt: skip
+        problems += _lane_problems(entry, sample, row, files, file, row_no)
         if "fastq1" in files:
             entry["units"].append(unit)
         entry["rows"].append(row_no)
