@@ -88,7 +88,7 @@ def _inclusion(
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def run_chain(  # type: ignore[no-untyped-def]  # numba kernel: numba infers its 25 argument types
+def run_chain(  # type: ignore[no-untyped-def]  # noqa: C901  # numba kernel: one compiled loop, numba infers its types
     Xt,
     mu,
     xx,
