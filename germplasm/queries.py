@@ -37,6 +37,9 @@ from breedhub.germplasm.names import prefix_upper_bound, search_key
 
 SORT_KEYS = ("accenumb", "name", "species", "institute", "origin", "sampstat", "acqdate")
 MAX_PAGE_SIZE = 1000
+#: The largest database id: ids are INTEGER columns, 32-bit on PostgreSQL (SQLAlchemy
+#: casts a bound id to INTEGER there, so a larger one is an "integer out of range" error).
+MAX_ID = 2**31 - 1
 _CHUNK = 500  # ids per IN (...) list
 
 
@@ -320,8 +323,13 @@ def get_accession(session: Session, ref: str | int) -> Accession:
     NotFoundError
         If nothing matches, or an accession number is held by several institutes.
     """
-    if isinstance(ref, int) or (isinstance(ref, str) and ref.isdigit()):
-        acc = session.get(Accession, int(ref))
+    # A database id is ASCII digits up to MAX_ID: "²" passes str.isdigit() but not int(),
+    # and a larger number overflows PostgreSQL; either can still be an accession number.
+    ident = ref if isinstance(ref, int) else None
+    if isinstance(ref, str) and ref.isascii() and ref.isdigit() and len(ref) <= 19:
+        ident = int(ref)
+    if ident is not None and 1 <= ident <= MAX_ID:
+        acc = session.get(Accession, ident)
         if acc is not None:
             return acc
     ref = str(ref).strip()

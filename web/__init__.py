@@ -14,7 +14,13 @@ error handlers. Blueprints:
 Any :class:`~breedhub.base.errors.BreedhubError` raised by a view becomes a JSON
 error ``{"error": {"type", "message", "details"}}`` under ``/api`` and
 ``/brapi``, or an HTML error page elsewhere, with the exception's
-``http_status``; users never see a traceback.
+``http_status``; any other exception is logged and answered with a plain 500
+error in the same shapes: users never see a traceback.
+
+Routes take database ids through the ``id`` converter (:class:`IdConverter`):
+ASCII digits from 1 to :data:`~germplasm.queries.MAX_ID` (2**31 - 1: ids are
+``INTEGER`` columns, 32-bit on PostgreSQL); anything else does not match the
+route, so an id beyond that range is simply not found (404).
 """
 
 from __future__ import annotations
@@ -24,15 +30,37 @@ import secrets
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask, Response, jsonify, render_template, request
+from flask import Flask, Response, current_app, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException, NotFound
+from werkzeug.routing import BaseConverter, ValidationError
 
 from breedhub.base.config import Settings
 from breedhub.base.errors import BreedhubError
+from breedhub.germplasm.queries import MAX_ID
 
-__all__ = ["create_app"]
+__all__ = ["MAX_ID", "IdConverter", "create_app"]
 
 JSON_PREFIXES = ("/api", "/brapi")
+
+
+class IdConverter(BaseConverter):
+    """A database id in a URL: ASCII digits, 1 to :data:`MAX_ID` (``<id:accession_id>``).
+
+    Werkzeug's ``int`` converter matches any Unicode digit (``/germplasm/٣``
+    is accession 3 to it) and has no upper bound, so an id beyond the column's
+    range reached PostgreSQL and overflowed.
+    """
+
+    regex = r"[0-9]+"
+    weight = 50
+
+    def to_python(self, value: str) -> int:
+        if len(value) > len(str(MAX_ID)) or not 1 <= int(value) <= MAX_ID:
+            raise ValidationError()
+        return int(value)
+
+    def to_url(self, value: Any) -> str:
+        return str(int(value))
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
@@ -70,6 +98,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from breedhub.web import db
 
     db.init_app(app, app.config["DATABASE_URL"])
+    app.url_map.converters["id"] = IdConverter
 
     from breedhub.web import api, portal
 
@@ -78,6 +107,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     app.register_error_handler(BreedhubError, _handle_breedhub_error)
     app.register_error_handler(HTTPException, _handle_http_exception)
+    app.register_error_handler(Exception, _handle_unexpected_error)
     return app
 
 
@@ -111,3 +141,16 @@ def _handle_http_exception(exc: HTTPException) -> tuple[Response | str, int] | H
     if isinstance(exc, NotFound) and exc.description == NotFound.description:
         message = "There is no page at this address. Try the search, or go back to the home page."
     return _error_response(exc.code, type(exc).__name__, message, [], exc.name)
+
+
+def _handle_unexpected_error(exc: Exception) -> tuple[Response | str, int]:
+    """A bug or an outage: log the traceback, show the user a plain 500 without it."""
+    current_app.logger.error(
+        "Unhandled exception on %s %s", request.method, request.path, exc_info=exc
+    )
+    message = "Something went wrong on our side. It has been logged; please try again later."
+    try:
+        return _error_response(500, "InternalServerError", message, [], "Server error")
+    except Exception:  # the error page itself failed (e.g. the database is down)
+        current_app.logger.exception("The 500 error page failed too")
+        return "Error 500: server error. Please try again later.", 500

@@ -8,7 +8,9 @@ Routes
 ``GET /api/v1/germplasm/<ref>``
     Everything known about one accession (:func:`germplasm.accession_detail`);
     ``ref`` is a database id, a PUID, ``INSTCODE:ACCENUMB`` or a unique
-    accession number.
+    accession number. A ``ref`` with control characters (NUL, ...) is a 400
+    naming ``ref``; one that matches nothing (a number beyond the database's
+    integer range, a Unicode digit such as ``²``) is a 404.
 
 Errors are JSON: ``{"error": {"type", "message", "details"}}`` with the HTTP
 status of the error (400 for a bad parameter, 404 for an unknown accession).
@@ -21,7 +23,10 @@ from flask import Blueprint, Response, jsonify, request
 from breedhub.germplasm import accession_detail
 from breedhub.germplasm.queries_registry import species_keys
 from breedhub.web.db import get_session
-from breedhub.web.search import run_search
+from breedhub.web.search import check_text, run_search
+
+#: The longest accession reference looked up (a PUID is a DOI or a URI).
+MAX_REF_LENGTH = 500
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -36,4 +41,5 @@ def germplasm_search() -> Response:
 
 @bp.get("/germplasm/<path:ref>")
 def germplasm_detail(ref: str) -> Response:
+    ref = check_text("ref", ref, max_length=MAX_REF_LENGTH)
     return jsonify(accession_detail(get_session(), ref))

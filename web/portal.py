@@ -189,7 +189,7 @@ def _trait_positions(
     return out
 
 
-@bp.route("/germplasm/<int:accession_id>")
+@bp.route("/germplasm/<id:accession_id>")
 def accession(accession_id: int) -> str:
     session = get_session()
     acc = accession_by_id(session, accession_id)

@@ -17,24 +17,30 @@ The portal's search page and ``/api/v1/germplasm`` share the parameters:
                ``origin``, ``sampstat``, ``acqdate``, a variable name, or
                ``trait`` (the mean of the chosen trait)
 ``desc``       sort descending when ``1``/``on``/``true``/``yes``
-``page``       page number, from 1
-``page_size``  results per page, 1 to 1000
+``page``       page number, 1 to 1,000,000,000 (a page past the last is an
+               empty page, not an error)
+``page_size``  results per page, 1 to 200
 =============  ==========================================================
 
 Every bad value raises :class:`~web.exceptions.InvalidParameterError` naming
-the parameter, the value and the fix.
+the parameter, the value and the fix (HTTP 400): whole numbers are ASCII
+digits only (``²``, ``①`` or ``٣`` are refused, as are ``1e20`` and
+``1_000``), numbers are bounded, and text may not hold control characters
+(NUL, which PostgreSQL refuses in text, tab, ...) or exceed
+:data:`MAX_TEXT_LENGTH` characters.
 """
 
 from __future__ import annotations
 
 import math
+import re
+import unicodedata
 from collections.abc import Collection, Mapping
 
 from sqlalchemy.orm import Session
 
 from breedhub.germplasm import AccessionQuery, NotFoundError, Page, TraitRange, search_accessions
 from breedhub.germplasm.mcpd import SAMPSTAT
-from breedhub.germplasm.queries import MAX_PAGE_SIZE
 from breedhub.web.exceptions import InvalidParameterError
 
 PARAMETERS = (
@@ -42,39 +48,108 @@ PARAMETERS = (
     "trait", "min", "max", "sort", "desc", "page", "page_size",
 )  # fmt: skip
 DEFAULT_PAGE_SIZE = 25
+#: The most results per page that a client without an account may ask for
+#: (larger pages slow the search down for everyone).
+MAX_PAGE_SIZE = 200
+#: The highest page number; past the last page of results a page is empty.
+MAX_PAGE = 1_000_000_000
+#: The longest text accepted in any parameter.
+MAX_TEXT_LENGTH = 200
 TRUE = ("1", "on", "true", "yes")
 FALSE = ("0", "off", "false", "no")
 
+# ASCII digits only: str.isdigit(), int() and float() also take "²", "①" or "٣".
+_INT = re.compile(r"[+-]?[0-9]+", re.ASCII)
+_FLOAT = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?", re.ASCII)
+
+
+def _shown(raw: str, limit: int = 40) -> str:
+    """``raw`` shortened for a message."""
+    return raw if len(raw) <= limit else raw[:limit] + "…"
+
+
+def check_text(name: str, raw: str, *, max_length: int = MAX_TEXT_LENGTH) -> str:
+    """``raw`` unchanged if it is usable text, else :class:`InvalidParameterError` naming ``name``.
+
+    Refuses control characters (Unicode category ``Cc``: NUL, which
+    PostgreSQL cannot store or compare in text, tab, newline, DEL, ...) and
+    text longer than ``max_length`` characters.
+
+    >>> check_text("q", "IR 64")
+    'IR 64'
+    >>> check_text("q", "IR\\x0064")
+    Traceback (most recent call last):
+    ...
+    breedhub.web.exceptions.InvalidParameterError: q: must not contain control characters such as NUL (found U+0000)
+    """
+    bad = next((c for c in raw if unicodedata.category(c) == "Cc"), None)
+    if bad is not None:
+        raise InvalidParameterError(
+            name,
+            f"must not contain control characters such as NUL (found U+{ord(bad):04X})",
+            raw,
+        )
+    if len(raw) > max_length:
+        raise InvalidParameterError(
+            name, f"must be at most {max_length} characters long, not {len(raw)}", _shown(raw)
+        )
+    return raw
+
 
 def _text(args: Mapping[str, str], name: str) -> str:
-    return (args.get(name) or "").strip()
+    return check_text(name, (args.get(name) or "").strip())
 
 
 def _int(args: Mapping[str, str], name: str, default: int | None) -> int | None:
     raw = _text(args, name)
     if raw == "":
         return default
-    try:
-        return int(raw)
-    except ValueError:
-        raise InvalidParameterError(name, f"must be a whole number, not {raw!r}", raw) from None
+    if _INT.fullmatch(raw) is None:
+        raise InvalidParameterError(
+            name, f"must be a whole number, not {_shown(raw)!r} (digits 0-9)", _shown(raw)
+        )
+    return int(raw)
 
 
 def _float(args: Mapping[str, str], name: str) -> float | None:
     raw = _text(args, name)
     if raw == "":
         return None
-    try:
-        value = float(raw)
-    except ValueError:
-        raise InvalidParameterError(name, f"must be a number, not {raw!r}", raw) from None
+    if _FLOAT.fullmatch(raw) is None:
+        raise InvalidParameterError(
+            name, f"must be a number, not {_shown(raw)!r} (digits 0-9)", _shown(raw)
+        )
+    value = float(raw)
     if not math.isfinite(value):
         raise InvalidParameterError(name, f"must be a finite number, not {raw!r}", raw)
     return value
 
 
+def _paging(args: Mapping[str, str], max_page_size: int) -> tuple[int, int]:
+    """``page`` and ``page_size``, checked against :data:`MAX_PAGE` and ``max_page_size``."""
+    page = _int(args, "page", 1)
+    page_size = _int(args, "page_size", DEFAULT_PAGE_SIZE)
+    assert page is not None and page_size is not None
+    if page < 1:
+        raise InvalidParameterError("page", f"must be 1 or more, not {page}", str(page))
+    if page > MAX_PAGE:
+        raise InvalidParameterError(
+            "page", f"must be at most {MAX_PAGE:,}, not {_shown(str(page))}", _shown(str(page))
+        )
+    if not 1 <= page_size <= max_page_size:
+        raise InvalidParameterError(
+            "page_size",
+            f"must be between 1 and {max_page_size}, not {page_size}",
+            _shown(str(page_size)),
+        )
+    return page, page_size
+
+
 def parse_query(
-    args: Mapping[str, str], *, species_keys: Collection[str] | None = None
+    args: Mapping[str, str],
+    *,
+    species_keys: Collection[str] | None = None,
+    max_page_size: int = MAX_PAGE_SIZE,
 ) -> AccessionQuery:
     """Build and validate the query that the parameters ``args`` describe.
 
@@ -85,6 +160,9 @@ def parse_query(
     species_keys
         Species known to the database; when given, an unknown ``species`` is
         an error rather than an empty result.
+    max_page_size
+        The largest ``page_size`` allowed (:data:`MAX_PAGE_SIZE` for a
+        client without an account).
 
     Raises
     ------
@@ -145,15 +223,7 @@ def parse_query(
         sort = trait
     descending = _text(args, "desc").lower() in TRUE
 
-    page = _int(args, "page", 1)
-    page_size = _int(args, "page_size", DEFAULT_PAGE_SIZE)
-    assert page is not None and page_size is not None
-    if page < 1:
-        raise InvalidParameterError("page", f"must be 1 or more, not {page}", str(page))
-    if not 1 <= page_size <= MAX_PAGE_SIZE:
-        raise InvalidParameterError(
-            "page_size", f"must be between 1 and {MAX_PAGE_SIZE}, not {page_size}", str(page_size)
-        )
+    page, page_size = _paging(args, max_page_size)
 
     query = AccessionQuery(
         text=_text(args, "q") or None,
