@@ -453,7 +453,7 @@ def accession_detail(session: Session, ref: str | int) -> dict[str, Any]:
         {"name": d.name, "n_variants": d.n_variants, "ploidy": d.ploidy} for d in datasets
     ]
     preds = session.execute(
-        select(ModelRun, ObservationVariable.name, Prediction)
+        select(ModelRun, ObservationVariable, Prediction)
         .join(Prediction, Prediction.model_run_id == ModelRun.id)
         .join(ObservationVariable, ObservationVariable.id == Prediction.variable_id)
         .where(Prediction.accession_id == acc.id)
@@ -463,10 +463,14 @@ def accession_detail(session: Session, ref: str | int) -> dict[str, Any]:
         {
             "model_run": m.name,
             "method": m.method,
-            "variable": v,
+            "variable": v.name,
             "gebv": p.gebv,
             "reliability": p.reliability,
             "rank": p.rank,
+            # "rank k of N": N as the run counted it when it ranked the trait
+            "of_n": ((m.metrics or {}).get(v.name) or {}).get("n_ranked"),
+            "direction": v.direction,
+            "optimum": v.optimum,
         }
         for m, v, p in preds
     ]

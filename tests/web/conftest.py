@@ -292,8 +292,9 @@ def populate(app: Flask) -> World:
         s.flush()
         s.add(GenotypeDatasetSample(dataset_id=ds.id, sample_id=sample.id, column_index=0))
         run = ModelRun(
-            name="gblup-height-2024", method="GBLUP", species_id=rice.id, genotype_dataset_id=ds.id
-        )
+            name="gblup-height-2024", method="GBLUP", species_id=rice.id, genotype_dataset_id=ds.id,
+            metrics={"PlantHeight_cm": {"n_ranked": 1200, "direction": "optimum"}},
+        )  # fmt: skip
         s.add(run)
         s.flush()
         var = s.scalars(

@@ -260,6 +260,8 @@ def test_accession__studies_samples_datasets_predictions(client, world):
     assert "S-IR64-01" in html and "leaf" in html
     assert "rice-panel-2024" in html and "12,345" in html
     assert "gblup-height-2024" in html and "GBLUP" in html and "-4.25" in html
+    # ranked in the trait's breeding direction, out of how many candidates
+    assert "3 of 1,200" in html and "nearest 100" in html
 
 
 def test_accession__empty_sections_say_so(client, world):
