@@ -286,3 +286,9 @@ def test_accession__id_does_not_fall_back_to_number(client, world):
     # an accession *number* that looks like an id must not be found by the id route
     resp = client.get("/germplasm/328")
     assert resp.status_code == 404
+
+
+def test_home__promises_only_what_exists(client, world):
+    # BrAPI is not served yet (issue 13): the home page must not send users to it
+    html = client.get("/").text
+    assert "BrAPI" not in html and "/api/v1/germplasm" in html
