@@ -316,6 +316,8 @@ def a_matrix(ped: Pedigree, *, ploidy: int) -> np.ndarray:
             A[lo:hi, :lo] = R
             A[:lo, lo:hi] = R.T
             W = 0.5 * (R[:, Sc] * ks[None, :] + R[:, Dc] * kd[None, :])
+            # a_ij reached through i's parents and through j's can differ in the last bit
+            W = (W + W.T) / 2
         else:
             W = np.zeros((hi - lo, hi - lo))
         a_ss = np.where(ks, A[Sc, Sc], 1.0)
@@ -410,12 +412,3 @@ def a_inverse(ped: Pedigree, *, ploidy: int) -> scipy.sparse.csr_array:
     out = m.tocsr()
     out.sum_duplicates()
     return out
-
-
-def __getattr__(name: str) -> Any:
-    # h_inverse moved to single_step.py; keep the old import path working
-    if name == "h_inverse":
-        from breedhub.predict.single_step import h_inverse
-
-        return h_inverse
-    raise AttributeError(name)
