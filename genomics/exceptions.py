@@ -14,20 +14,9 @@ class GenomicsError(BreedhubError):
 
 
 class InputFileError(GenomicsError, base_errors.InputFileError):
-    """A file that cannot be used as given: names the file, the record and the problem.
+    """:class:`breedhub.base.errors.InputFileError` (file, record, problem) raised by genomics.
 
-    Both a :class:`GenomicsError` and the shared
-    :class:`breedhub.base.errors.InputFileError` (a ``ValueError``), with its
-    constructor.
-
-    Parameters
-    ----------
-    path
-        The file.
-    problem
-        What is wrong, and where possible how to fix it.
-    record
-        Where in the file: "line 12", "record 3 (read r7/1)", "contig chr2"...
+    Also a :class:`GenomicsError`, so callers can catch everything genomics raises.
 
     Examples
     --------

@@ -30,6 +30,7 @@ __all__ = [
     "dataset_samples",
     "find_genotype_dataset",
     "genotype_dataset_names",
+    "get_genotype_dataset",
     "replace_genotype_dataset",
     "sample_accession_ids",
 ]
@@ -177,6 +178,20 @@ def find_genotype_dataset(session: Session, name: str) -> GenotypeDataset | None
     GenotypeDataset or None
     """
     return session.scalars(select(GenotypeDataset).where(GenotypeDataset.name == name)).first()
+
+
+def get_genotype_dataset(session: Session, name: str) -> GenotypeDataset:
+    """The genotype dataset called ``name``.
+
+    Raises
+    ------
+    NotFoundError
+        If there is none.
+    """
+    ds = find_genotype_dataset(session, name)
+    if ds is None:
+        raise NotFoundError(f"no genotype dataset named {name!r}")
+    return ds
 
 
 def genotype_dataset_names(session: Session) -> list[str]:

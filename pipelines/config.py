@@ -35,7 +35,6 @@ from typing import Any
 import yaml
 from sqlalchemy import Engine
 
-from breedhub.germplasm.queries_traits import phenotype_means as phenotyped_accessions
 from breedhub.pipelines.config_predict import check_predict_config, predict_db_problems
 from breedhub.pipelines.config_schema import (
     SCHEMA_DIR,
@@ -56,7 +55,6 @@ __all__ = [
     "check_config",
     "load_config",
     "load_schema",
-    "phenotyped_accessions",
     "prepare_config",
     "read_sample_sheet",
     "schema_problems",

@@ -239,14 +239,11 @@ class _Dataset:
 
 def _dataset(engine: Engine, name: str) -> _Dataset:
     from breedhub.germplasm.db import transaction
-    from breedhub.germplasm.exceptions import NotFoundError
-    from breedhub.germplasm.genotype_datasets import dataset_samples, find_genotype_dataset
+    from breedhub.germplasm.genotype_datasets import dataset_samples, get_genotype_dataset
     from breedhub.germplasm.queries_registry import species_key_of
 
     with transaction(engine) as s:
-        ds = find_genotype_dataset(s, name)
-        if ds is None:
-            raise NotFoundError(f"no genotype dataset named {name!r}")
+        ds = get_genotype_dataset(s, name)
         species = species_key_of(s, ds.species_id)
         assert species is not None  # species_id is a non-null foreign key
         return _Dataset(ds.id, ds.name, species, ds.path, ds.ploidy, dataset_samples(s, ds.id))
@@ -418,7 +415,7 @@ def fit_and_publish(
     start = time.perf_counter()
     ds = _dataset(engine, dataset)
     names = [smp for smp, _, _ in ds.samples]
-    geno = read_dosages(ds.path, samples=names)
+    geno = read_dosages(ds.path)  # every column, to check them against the registered samples
     if geno.ploidy != ds.ploidy:
         raise PipelineError(
             f"{ds.path}: ploidy {geno.ploidy}, but dataset {dataset} is registered with {ds.ploidy}"

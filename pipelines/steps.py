@@ -28,7 +28,6 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from sqlalchemy import Engine
 
 from breedhub.base.files import atomic_output
@@ -192,16 +191,6 @@ def register_variants(
 # --------------------------------------------------------------------------
 
 
-def _dataset(session: Any, name: str) -> Any:
-    from breedhub.germplasm.exceptions import NotFoundError
-    from breedhub.germplasm.genotype_datasets import find_genotype_dataset
-
-    ds = find_genotype_dataset(session, name)
-    if ds is None:
-        raise NotFoundError(f"no genotype dataset named {name!r}")
-    return ds
-
-
 def export_phenotypes(
     engine: Engine,
     *,
@@ -225,12 +214,12 @@ def export_phenotypes(
 
     from breedhub.germplasm.db import transaction
     from breedhub.germplasm.exceptions import NotFoundError
-    from breedhub.germplasm.genotype_datasets import dataset_samples
+    from breedhub.germplasm.genotype_datasets import dataset_samples, get_genotype_dataset
     from breedhub.germplasm.queries_registry import trials_by_name, variable_ids
     from breedhub.germplasm.queries_traits import phenotype_means
 
     with transaction(engine) as s:
-        ds = _dataset(s, dataset)
+        ds = get_genotype_dataset(s, dataset)
         samples = dataset_samples(s, ds.id)
         var_ids = variable_ids(s, list(traits))
         missing = [t for t in traits if t not in var_ids]
@@ -336,8 +325,6 @@ def fit_selected(
     save_fit(fit, model_out, command="breedhub pipeline fit-model", inputs=[genotypes, phenotypes],
              marker_ids=data.variant_id, dosages=data.dosages)  # fmt: skip
     write_gebvs(fit, gebv_out)
-    y = data.y
-    info = fit.info
     summary = {
         cv["method"]: {
             "mean_r": cv.get("mean_r"), "sd_r": cv.get("sd_r"), "mean_rmse": cv.get("mean_rmse"),
@@ -351,8 +338,8 @@ def fit_selected(
         "method": method,
         "selected_by": "best mean cross-validated r" if select_ == "best" else "config",
         "cv": summary,
-        "fit": info,
-        "n_phenotyped": int(np.sum(~np.isnan(y))),
+        "fit": fit.info,
+        "n_phenotyped": fit.n_phenotyped,
         "phenotype_mean": fit.phenotype_mean,
         "n_genotyped": len(data.sample_id),
         "model": str(Path(model_out).absolute()),

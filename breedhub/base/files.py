@@ -21,14 +21,13 @@ GZIP_MAGIC = b"\x1f\x8b"
 
 
 @contextlib.contextmanager
-def atomic_output(path: str | os.PathLike[str], *, fsync: bool = False) -> Iterator[Path]:
+def atomic_output(path: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it to ``path`` on success.
 
     On an exception the temporary file is removed and ``path`` is left as it
     was, so nothing is ever half-written. The temporary name keeps the
     suffixes of ``path`` so tools that look at them (``.bam``, ``.vcf.gz``)
-    still see them. With ``fsync`` the file's bytes reach the disk before the
-    rename (for uploads that must survive a power cut).
+    still see them.
 
     Examples
     --------
@@ -44,9 +43,6 @@ def atomic_output(path: str | os.PathLike[str], *, fsync: bool = False) -> Itera
     tmp = path.with_name(f".part-{os.getpid()}-{path.name}")
     try:
         yield tmp
-        if fsync and tmp.is_file():
-            with open(tmp, "rb") as fh:
-                os.fsync(fh.fileno())
         os.replace(tmp, path)
     finally:
         if tmp.exists():

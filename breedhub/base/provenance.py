@@ -111,20 +111,6 @@ class Provenance:
         """The record as one line of JSON."""
         return json.dumps(self.to_dict(), sort_keys=True)
 
-    @classmethod
-    def from_json(cls, text: str) -> Provenance:
-        """Read back a record written by :meth:`to_json`.
-
-        Examples
-        --------
-        >>> p = provenance("f", parameters={"seed": 1})
-        >>> Provenance.from_json(p.to_json()) == p
-        True
-        """
-        data = json.loads(text)
-        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
-        return cls(**known)
-
 
 def _environment() -> dict[str, str]:
     env = {"python": platform.python_version(), "platform": sys.platform}

@@ -66,3 +66,22 @@ def user_errors(func: F) -> F:
 
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+
+
+def species_ploidy(species: str | None, ploidy: int | None) -> tuple[int | None, str]:
+    """The ploidy that ``--species`` and ``--ploidy`` ask for, and the species key.
+
+    ``--ploidy`` wins when both are given; a species whose registry entry has
+    no ploidy is an error. With neither option the ploidy is None: the caller
+    takes it from the data or stops (nothing assumes diploidy).
+    """
+    from breedhub.base.checks import check_ploidy, resolve_ploidy
+
+    if ploidy is not None:
+        ploidy = check_ploidy(ploidy, name="--ploidy")
+    if not species:
+        return ploidy, ""
+    from breedhub.germplasm import default_registry
+
+    sp = default_registry().find(species)
+    return resolve_ploidy(sp.ploidy, ploidy, species=species), sp.key

@@ -14,7 +14,7 @@ from typing import Any
 
 import click
 
-from breedhub.cli.common import emit_json, json_option, user_errors
+from breedhub.cli.common import emit_json, json_option, species_ploidy, user_errors
 
 PATH = click.Path(dir_okay=False, path_type=Path)
 EXISTING = click.Path(exists=True, dir_okay=False, path_type=Path)
@@ -26,26 +26,11 @@ def genomics() -> None:
 
 
 def resolve_ploidy(species: str | None, ploidy: int | None) -> tuple[int, str]:
-    """Ploidy and species key from ``--species`` and ``--ploidy``.
-
-    ``--ploidy`` wins when both are given; with neither, the user is told to
-    give one (nothing assumes diploidy).
-    """
-    key = ""
-    if species:
-        from breedhub.germplasm import default_registry
-
-        sp = default_registry().find(species)
-        key = sp.key
-        if ploidy is None:
-            ploidy = sp.ploidy
-    if ploidy is None:
+    """Ploidy and species key from ``--species`` and ``--ploidy``; one of them is required."""
+    k, key = species_ploidy(species, ploidy)
+    if k is None:
         raise click.UsageError("give --species (its ploidy comes from the registry) or --ploidy")
-    if ploidy < 1:
-        raise click.BadParameter(
-            f"{ploidy}: ploidy must be a positive integer", param_hint="--ploidy"
-        )
-    return ploidy, key
+    return k, key
 
 
 species_option = click.option(

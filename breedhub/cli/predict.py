@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from breedhub.cli.common import emit_json, json_option, user_errors
+from breedhub.cli.common import emit_json, json_option, species_ploidy, user_errors
 from breedhub.predict.methods import method_names
 
 if TYPE_CHECKING:
@@ -35,21 +35,8 @@ def _params(pairs: tuple[str, ...]) -> dict[str, Any]:
 
 
 def _ploidy(species: str | None, ploidy: int | None) -> int | None:
-    """The ploidy asked for: ``--ploidy``, else the species' from the registry, else None.
-
-    None leaves it to the genotype file; a file that does not state its
-    ploidy is then an error naming both options (nothing assumes diploidy).
-    """
-    from breedhub.base.checks import check_ploidy, resolve_ploidy
-
-    if ploidy is not None:
-        return check_ploidy(ploidy, name="--ploidy")
-    if not species:
-        return None
-    from breedhub.germplasm import default_registry
-
-    sp = default_registry().find(species)
-    return resolve_ploidy(sp.ploidy, None, species=species)
+    """The ploidy asked for; None leaves it to the genotype file (which must then state it)."""
+    return species_ploidy(species, ploidy)[0]
 
 
 def _load(
