@@ -43,6 +43,9 @@ NAMING = {
 
 ROLES = ("breeder", "bioinformatician", "uploader", "admin")
 JOB_STATES = ("queued", "running", "done", "failed", "cancelled")
+#: Who sees a trial, genotype dataset, model run, selection list or index:
+#: everyone, or only the members of its institute (and admins).
+VISIBILITY = ("public", "restricted")
 CROSS_TYPES = (
     "BIPARENTAL",
     "SELF",
@@ -292,8 +295,12 @@ class Trial(Base):
     program_id: Mapped[int | None] = mapped_column(ForeignKey("breeding_program.id"))
     start_date: Mapped[dt.date | None] = mapped_column(Date)
     end_date: Mapped[dt.date | None] = mapped_column(Date)
+    institute_id: Mapped[int | None] = mapped_column(ForeignKey("institute.id"), index=True)
+    visibility: Mapped[str] = mapped_column(String(12), default="public")
 
     studies: Mapped[list[Study]] = relationship(back_populates="trial")
+
+    __table_args__ = (CheckConstraint(_one_of("visibility", VISIBILITY), name="visibility_known"),)
 
 
 class Study(Base):
@@ -456,6 +463,10 @@ class GenotypeDataset(Base):
     n_samples: Mapped[int] = mapped_column(Integer, default=0)
     provenance: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_now)
+    institute_id: Mapped[int | None] = mapped_column(ForeignKey("institute.id"), index=True)
+    visibility: Mapped[str] = mapped_column(String(12), default="public")
+
+    __table_args__ = (CheckConstraint(_one_of("visibility", VISIBILITY), name="visibility_known"),)
 
 
 class GenotypeDatasetSample(Base):
@@ -486,6 +497,11 @@ class ModelRun(Base):
     provenance: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     model_path: Mapped[str] = mapped_column(String(500), default="")
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_now)
+    institute_id: Mapped[int | None] = mapped_column(ForeignKey("institute.id"), index=True)
+    visibility: Mapped[str] = mapped_column(String(12), default="public")
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+
+    __table_args__ = (CheckConstraint(_one_of("visibility", VISIBILITY), name="visibility_known"),)
 
 
 class Prediction(Base):
@@ -501,7 +517,11 @@ class Prediction(Base):
     reliability: Mapped[float | None] = mapped_column(Float)
     rank: Mapped[int | None] = mapped_column(Integer)
 
-    __table_args__ = (UniqueConstraint("model_run_id", "accession_id", "variable_id"),)
+    __table_args__ = (
+        UniqueConstraint("model_run_id", "accession_id", "variable_id"),
+        # A ranking page reads one run's trait in rank order.
+        Index("ix_prediction_run_variable_rank", "model_run_id", "variable_id", "rank"),
+    )
 
 
 class User(Base):
@@ -558,8 +578,82 @@ class Job(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_now)
     started_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    # Set by a running job as it goes; a running job whose heartbeat is old lost its worker.
+    heartbeat_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    result: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    institute_id: Mapped[int | None] = mapped_column(ForeignKey("institute.id"), index=True)
+    visibility: Mapped[str] = mapped_column(String(12), default="public")
 
-    __table_args__ = (CheckConstraint(_one_of("status", JOB_STATES), name="status_known"),)
+    __table_args__ = (
+        CheckConstraint(_one_of("status", JOB_STATES), name="status_known"),
+        CheckConstraint(_one_of("visibility", VISIBILITY), name="visibility_known"),
+    )
+
+
+class SelectionList(Base):
+    """A breeder's named list of candidates, for comparing, crossing and export."""
+
+    __tablename__ = "selection_list"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_now)
+    institute_id: Mapped[int | None] = mapped_column(ForeignKey("institute.id"), index=True)
+    visibility: Mapped[str] = mapped_column(String(12), default="public")
+
+    items: Mapped[list[SelectionListItem]] = relationship(
+        cascade="all, delete-orphan", order_by="SelectionListItem.position"
+    )
+
+    __table_args__ = (
+        UniqueConstraint("owner_id", "name"),
+        CheckConstraint(_one_of("visibility", VISIBILITY), name="visibility_known"),
+    )
+
+
+class SelectionListItem(Base):
+    """One candidate in a selection list."""
+
+    __tablename__ = "selection_list_item"
+
+    list_id: Mapped[int] = mapped_column(
+        ForeignKey("selection_list.id", ondelete="CASCADE"), primary_key=True
+    )
+    accession_id: Mapped[int] = mapped_column(
+        ForeignKey("accession.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    note: Mapped[str] = mapped_column(Text, default="")
+    added_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_now)
+
+
+class SelectionIndex(Base):
+    """A saved selection index: economic weights or desired gains over a model run's traits."""
+
+    __tablename__ = "selection_index"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    species_id: Mapped[int] = mapped_column(ForeignKey("species.id"))
+    model_run_id: Mapped[int | None] = mapped_column(
+        ForeignKey("model_run.id", ondelete="SET NULL")
+    )
+    mode: Mapped[str] = mapped_column(String(10), default="weights")
+    #: trait (variable name) -> economic weight or desired gain
+    weights: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    proportion: Mapped[float] = mapped_column(Float, default=0.1)
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_now)
+    institute_id: Mapped[int | None] = mapped_column(ForeignKey("institute.id"), index=True)
+    visibility: Mapped[str] = mapped_column(String(12), default="public")
+
+    __table_args__ = (
+        CheckConstraint("mode IN ('weights', 'gains')", name="mode_known"),
+        CheckConstraint(_one_of("visibility", VISIBILITY), name="visibility_known"),
+    )
 
 
 __all__ = [
@@ -582,6 +676,9 @@ __all__ = [
     "Prediction",
     "Sample",
     "Season",
+    "SelectionIndex",
+    "SelectionList",
+    "SelectionListItem",
     "SpeciesRow",
     "Study",
     "TraitSummary",

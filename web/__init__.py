@@ -10,6 +10,9 @@ error handlers. Blueprints:
     page (usable without JavaScript).
 ``api``
     JSON under ``/api/v1`` for scripts: the same search and accession detail.
+``auth``
+    Login and logout; tokens, CSRF and rate limits for every blueprint
+    (:mod:`web.auth`).
 
 Any :class:`~breedhub.base.errors.BreedhubError` raised by a view becomes a JSON
 error ``{"error": {"type", "message", "details"}}`` under ``/api`` and
@@ -100,8 +103,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     db.init_app(app, app.config["DATABASE_URL"])
     app.url_map.converters["id"] = IdConverter
 
-    from breedhub.web import api, portal
+    from breedhub.web import api, auth, portal
 
+    auth.init_app(app)
     app.register_blueprint(portal.bp)
     app.register_blueprint(api.bp)
 

@@ -43,9 +43,77 @@ from breedhub.web.db import get_engine
 
 @pytest.fixture
 def app(db_url) -> Iterator[Flask]:
-    app = create_app({"DATABASE_URL": db_url, "TESTING": True})
+    # Rate limits are off here (the hostile-input walk sends thousands of
+    # requests); tests/web/test_access.py turns them on to test them.
+    app = create_app({"DATABASE_URL": db_url, "TESTING": True, "RATELIMIT_ENABLED": False})
     yield app
     get_engine(app).dispose()
+
+
+#: username -> (role, institute code); every password is ``pw-<username>``.
+ACCOUNTS = {
+    "admin": ("admin", None),
+    "bea": ("breeder", "PHL001"),
+    "bio": ("bioinformatician", "PHL001"),
+    "upl": ("uploader", "PHL001"),
+    "chen": ("breeder", "CHN999"),
+}
+
+
+@dataclass
+class Accounts:
+    """Users of every role (see :data:`ACCOUNTS`) and an API token for each."""
+
+    tokens: dict[str, str]
+    ids: dict[str, int]
+
+
+@pytest.fixture
+def accounts(app, world) -> Accounts:
+    """The users of :data:`ACCOUNTS` (their institutes come from ``world``)."""
+    from breedhub.germplasm.users import add_user, create_token
+
+    tokens, ids = {}, {}
+    with transaction(get_engine(app)) as s:
+        for name, (role, inst) in ACCOUNTS.items():
+            user = add_user(s, name, role=role, institute=inst, password=f"pw-{name}")
+            ids[name] = user.id
+            tokens[name], _ = create_token(s, name, name="tests")
+    return Accounts(tokens, ids)
+
+
+def csrf_token(client: FlaskClient, url: str = "/login") -> str:
+    """The CSRF token of the form at ``url`` (the session cookie stays in ``client``)."""
+    import re
+
+    html = client.get(url).get_data(as_text=True)
+    m = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html)
+    if current_app_csrf_disabled(client):
+        return ""
+    assert m, f"no CSRF token in {url}"
+    return m.group(1)
+
+
+def current_app_csrf_disabled(client: FlaskClient) -> bool:
+    return client.application.config.get("WTF_CSRF_ENABLED") is False
+
+
+def login(client: FlaskClient, username: str, password: str | None = None) -> None:
+    """Log ``client`` in through the login form, as a browser does."""
+    resp = client.post(
+        "/login",
+        data={
+            "csrf_token": csrf_token(client),
+            "username": username,
+            "password": password or f"pw-{username}",
+        },
+    )
+    assert resp.status_code == 302, resp.get_data(as_text=True)[:500]
+
+
+def bearer(token: str) -> dict[str, str]:
+    """The header of an API call with ``token``."""
+    return {"Authorization": f"Bearer {token}"}
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ from werkzeug.routing import ValidationError
 
 from breedhub.web import MAX_ID, IdConverter
 from breedhub.web.search import MAX_PAGE, MAX_PAGE_SIZE, PARAMETERS
+from tests.web.conftest import csrf_token, login
 
 HOSTILE = (
     "99999999999999999999",
@@ -52,14 +53,25 @@ HOSTILE = (
     " ",
 )
 
-#: The query parameters each route reads; a new route must be added here.
+#: The parameters (query or form) any page or API call of ours reads; a route
+#: that reads a parameter not listed here must add it.
+COMMON_PARAMETERS: tuple[str, ...] = (
+    "species", "trait", "run", "model_run", "dataset", "method", "institute", "genotyped",
+    "trial", "group", "page", "page_size", "format", "q", "sort", "desc", "list", "list_id",
+    "name", "accession", "mode", "proportion", "weight", "gain", "parents", "max_use",
+    "max_kinship", "n_crosses", "visibility", "lang", "next", "username", "password", "role",
+    "code", "country", "email", "full_name", "days", "token_id", "user_id", "description",
+)  # fmt: skip
+
+#: Routes whose parameters are not (only) the common ones.
 ROUTE_PARAMETERS: dict[str, tuple[str, ...]] = {
-    "portal.home": (),
     "portal.search": PARAMETERS,
-    "portal.accession": (),
     "api.germplasm_search": PARAMETERS,
-    "api.germplasm_detail": (),
 }
+
+
+def _parameters(endpoint: str) -> tuple[str, ...]:
+    return tuple(dict.fromkeys((*ROUTE_PARAMETERS.get(endpoint, ()), *COMMON_PARAMETERS)))
 
 
 def _rules(app: Flask) -> list:
@@ -91,20 +103,22 @@ def _check(client, url: str, problems: list[str]) -> None:
         problems.append(f"{url[:120]}: {resp.status_code} {body[:200]!r}")
 
 
-def test_route_list_is_complete(app):
-    assert {r.endpoint for r in _rules(app)} == set(ROUTE_PARAMETERS)
+#: The hostile values sent in every common parameter of every route (the full
+#: :data:`HOSTILE` set goes to the path variables and the routes' own parameters).
+SHORT_HOSTILE = ("99999999999999999999", "-1", "1e20", "²", "\x00", "x" * 5000, "' OR 1=1 --", "😀")
 
 
-def test_every_route_survives_hostile_values(app, client, world):
-    problems: list[str] = []
+def _walk_gets(app, client, world, problems: list[str]) -> None:
     for rule in _rules(app):
-        assert "GET" in rule.methods, rule.rule
+        if "GET" not in rule.methods:
+            continue  # POST-only: test_every_form_survives_hostile_values
+        base = _path(rule, str(world.ir64))[0]
+        own = ROUTE_PARAMETERS.get(rule.endpoint, ())
         for value in HOSTILE:
             if rule.arguments:
                 for url in _path(rule, value, fill=str(world.ir64)):
                     _check(client, url, problems)
-            for name in ROUTE_PARAMETERS[rule.endpoint]:
-                base = _path(rule, str(world.ir64))[0]
+            for name in own:
                 _check(client, f"{base}?{name}={quote(value, safe='')}", problems)
                 # with a trait chosen, min/max/sort=trait are read too
                 _check(
@@ -112,11 +126,60 @@ def test_every_route_survives_hostile_values(app, client, world):
                     f"{base}?trait=PlantHeight_cm&{name}={quote(value, safe='')}",
                     problems,
                 )
+        for value in SHORT_HOSTILE:
+            for name in COMMON_PARAMETERS:
+                _check(client, f"{base}?{name}={quote(value, safe='')}", problems)
         for raw in ("%FF", "%C0%80", "%ED%A0%80", "%00", "a%00b"):  # bad UTF-8, raw NUL
-            for name in ROUTE_PARAMETERS[rule.endpoint]:
+            for name in _parameters(rule.endpoint):
                 _check(client, f"{_path(rule, '1')[0]}?{name}={raw}", problems)
             if rule.arguments:
                 _check(client, re.sub(r"<[^>]+>", raw, rule.rule), problems)
+
+
+def test_every_route_survives_hostile_values(app, client, world):
+    problems: list[str] = []
+    _walk_gets(app, client, world, problems)
+    assert not problems, "\n".join(problems)
+
+
+def test_every_route_survives_hostile_values_logged_in(app, client, world, accounts):
+    """Logged-in pages show more (forms, restricted records): walked as an admin and a breeder."""
+    problems: list[str] = []
+    for user in ("admin", "bea"):
+        login(client, user)
+        _walk_gets(app, client, world, problems)
+        client.post("/logout", data={"csrf_token": csrf_token(client, "/")})
+    assert not problems, "\n".join(problems)
+
+
+def test_every_form_survives_hostile_values(app, world, accounts):
+    """Every route that takes a POST, with each hostile value in each field, as an admin."""
+    app.config["WTF_CSRF_ENABLED"] = False  # the forms' own validation is what is walked
+    client = app.test_client()
+    login(client, "admin")
+    problems: list[str] = []
+
+    def post(url: str, data: dict[str, str]) -> None:
+        try:
+            resp = client.post(url, data=data)
+        except Exception as exc:
+            problems.append(f"POST {url[:120]} {list(data)}: raised {type(exc).__name__}: {exc}")
+            return
+        body = resp.get_data(as_text=True)
+        if resp.status_code >= 500 or "Traceback" in body:
+            problems.append(f"POST {url[:120]} {list(data)[:3]}: {resp.status_code} {body[:200]!r}")
+
+    for rule in _rules(app):
+        if "POST" not in rule.methods or rule.endpoint in ("auth.logout",):
+            continue
+        base = _path(rule, str(world.ir64))[0]
+        for value in SHORT_HOSTILE:
+            if rule.arguments:
+                for url in _path(rule, value, fill=str(world.ir64)):
+                    post(url, {})
+            for name in _parameters(rule.endpoint):
+                post(base, {name: value})
+        post(base, {})
     assert not problems, "\n".join(problems)
 
 
