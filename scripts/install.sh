@@ -12,6 +12,8 @@ for_tests=0
 [[ "${1:-}" == "--test" ]] && for_tests=1
 
 packages=()
+# Graphviz's dot lays out the pedigree drawings of the portal.
+command -v dot >/dev/null || packages+=(graphviz)
 if (( for_tests )); then
   compgen -G "/usr/lib/postgresql/*/bin/pg_ctl" >/dev/null || command -v pg_ctl >/dev/null \
     || packages+=(postgresql)

@@ -103,11 +103,24 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     db.init_app(app, app.config["DATABASE_URL"])
     app.url_map.converters["id"] = IdConverter
 
-    from breedhub.web import api, auth, portal
+    from breedhub.web import (
+        admin,
+        api,
+        auth,
+        crosses,
+        dashboard,
+        i18n,
+        jobs,
+        portal,
+        predictions,
+        runs,
+        selection,
+    )
 
     auth.init_app(app)
-    app.register_blueprint(portal.bp)
-    app.register_blueprint(api.bp)
+    i18n.init_app(app)
+    for module in (portal, api, dashboard, predictions, selection, crosses, runs, jobs, admin):
+        app.register_blueprint(module.bp)
 
     app.register_error_handler(BreedhubError, _handle_breedhub_error)
     app.register_error_handler(HTTPException, _handle_http_exception)
