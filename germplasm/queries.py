@@ -11,9 +11,10 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, func, or_, select
+from sqlalchemy import ColumnElement, and_, exists, func, or_, select, true
 from sqlalchemy.orm import Session, lazyload
 
+from breedhub.germplasm.access import Viewer, visible_clause
 from breedhub.germplasm.exceptions import NotFoundError
 from breedhub.germplasm.mcpd import SAMPSTAT
 from breedhub.germplasm.models import (
@@ -32,6 +33,7 @@ from breedhub.germplasm.models import (
     SpeciesRow,
     Study,
     TraitSummary,
+    Trial,
 )
 from breedhub.germplasm.names import prefix_upper_bound, search_key
 
@@ -357,8 +359,21 @@ def get_accession(session: Session, ref: str | int) -> Accession:
     raise NotFoundError(f"no accession {ref!r} (give an id, a PUID, INSTCODE:ACCENUMB or ACCENUMB)")
 
 
-def accession_detail(session: Session, ref: str | int) -> dict[str, Any]:
+def accession_detail(
+    session: Session, ref: str | int, *, viewer: Viewer | None = None
+) -> dict[str, Any]:
     """Everything the accession page and ``breedhub germplasm show`` display.
+
+    Parameters
+    ----------
+    session
+        An open database session.
+    ref
+        A database id, a PUID, ``INSTCODE:ACCENUMB`` or a unique accession number.
+    viewer
+        Who is looking: studies of restricted trials, restricted genotype
+        datasets and restricted model runs of other institutes are left out.
+        None (the command line, run by the database's owner) shows everything.
 
     Returns
     -------
@@ -426,8 +441,9 @@ def accession_detail(session: Session, ref: str | int) -> dict[str, Any]:
         .select_from(Observation)
         .join(ObservationUnit, ObservationUnit.id == Observation.observation_unit_id)
         .join(Study, Study.id == ObservationUnit.study_id)
+        .join(Trial, Trial.id == Study.trial_id)
         .join(ObservationVariable, ObservationVariable.id == Observation.variable_id)
-        .where(Observation.accession_id == acc.id)
+        .where(Observation.accession_id == acc.id, _visible(Trial, viewer))
         .group_by(Study.name, ObservationVariable.name)
         .order_by(Study.name, ObservationVariable.name)
     ).all()
@@ -445,7 +461,8 @@ def accession_detail(session: Session, ref: str | int) -> dict[str, Any]:
                 select(GenotypeDatasetSample.dataset_id)
                 .join(Sample, Sample.id == GenotypeDatasetSample.sample_id)
                 .where(Sample.accession_id == acc.id)
-            )
+            ),
+            _visible(GenotypeDataset, viewer),
         )
         .order_by(GenotypeDataset.name)
     ).all()
@@ -456,7 +473,7 @@ def accession_detail(session: Session, ref: str | int) -> dict[str, Any]:
         select(ModelRun, ObservationVariable, Prediction)
         .join(Prediction, Prediction.model_run_id == ModelRun.id)
         .join(ObservationVariable, ObservationVariable.id == Prediction.variable_id)
-        .where(Prediction.accession_id == acc.id)
+        .where(Prediction.accession_id == acc.id, _visible(ModelRun, viewer))
         .order_by(ModelRun.created_at.desc())
     ).all()
     out["predictions"] = [
@@ -475,6 +492,10 @@ def accession_detail(session: Session, ref: str | int) -> dict[str, Any]:
         for m, v, p in preds
     ]
     return out
+
+
+def _visible(model: Any, viewer: Viewer | None) -> ColumnElement[bool]:
+    return true() if viewer is None else visible_clause(model, viewer)
 
 
 def accession_by_id(session: Session, accession_id: int) -> Accession | None:

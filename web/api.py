@@ -22,6 +22,7 @@ from flask import Blueprint, Response, jsonify, request
 
 from breedhub.germplasm import accession_detail
 from breedhub.germplasm.queries_registry import species_keys
+from breedhub.web.auth import current_viewer
 from breedhub.web.db import get_session
 from breedhub.web.search import check_text, run_search
 
@@ -42,4 +43,4 @@ def germplasm_search() -> Response:
 @bp.get("/germplasm/<path:ref>")
 def germplasm_detail(ref: str) -> Response:
     ref = check_text("ref", ref, max_length=MAX_REF_LENGTH)
-    return jsonify(accession_detail(get_session(), ref))
+    return jsonify(accession_detail(get_session(), ref, viewer=current_viewer()))

@@ -34,6 +34,7 @@ from breedhub.germplasm.queries_registry import (
     variables_by_name,
 )
 from breedhub.germplasm.queries_traits import trait_mean_ranges
+from breedhub.web.auth import current_viewer
 from breedhub.web.charts import TraitPosition, trait_position_svg
 from breedhub.web.db import get_session
 from breedhub.web.exceptions import InvalidParameterError
@@ -195,7 +196,7 @@ def accession(accession_id: int) -> str:
     acc = accession_by_id(session, accession_id)
     if acc is None:
         abort(404, description=f"There is no accession with id {accession_id}.")
-    detail = accession_detail(session, accession_id)
+    detail = accession_detail(session, accession_id, viewer=current_viewer())
     chart = trait_position_svg(_trait_positions(session, accession_id, detail["traits"]))
     return render_template(
         "portal/accession.html",
