@@ -309,7 +309,7 @@ def slow_statements(pg_log: Path, top: int = 8) -> list[dict[str, Any]]:
         return []
     records: list[str] = []
     for line in pg_log.read_text(errors="replace").splitlines():
-        if re.match(r"\d{4}-\d\d-\d\d ", line):
+        if re.match(r"\d{4}-\d\d-\d\d ", line) and "DETAIL:  parameters:" not in line:
             records.append(line)
         elif records:
             records[-1] += "\n" + line
@@ -322,13 +322,32 @@ def slow_statements(pg_log: Path, top: int = 8) -> list[dict[str, Any]]:
         params = ""
         if "DETAIL:  parameters:" in stmt:
             stmt, _, params = stmt.partition("DETAIL:  parameters:")
-        stmt = re.split(r"\n\d{4}-\d\d-\d\d ", stmt)[0]
-        key = " ".join(stmt.split())[:1500]
+            stmt = re.sub(r"\n\S+ \S+ \S+ \[\d+\] $", "", stmt)  # the DETAIL line's prefix
+        key = " ".join(stmt.split())[:6000]
         entry = found.setdefault(key, {"statement": key, "count": 0, "max_ms": 0.0, "params": ""})
         entry["count"] += 1
         if ms > entry["max_ms"]:
-            entry["max_ms"], entry["params"] = round(ms, 1), " ".join(params.split())[:400]
+            entry["max_ms"], entry["params"] = round(ms, 1), " ".join(params.split())[:3000]
     return sorted(found.values(), key=lambda e: -e["max_ms"])[:top]
+
+
+def explain(url: str, statements: list[dict[str, Any]], top: int = 3) -> None:
+    """Add ``plan`` (EXPLAIN ANALYZE with the logged parameters) to the ``top`` slowest SELECTs."""
+    import psycopg
+
+    with psycopg.connect(url.replace("postgresql+psycopg", "postgresql"), autocommit=True) as con:
+        for entry in [
+            e for e in statements if e["statement"].lstrip().upper().startswith("SELECT")
+        ][:top]:
+            sql = entry["statement"]
+            values = dict(re.findall(r"\$(\d+) = ('(?:[^']|'')*'|NULL)", entry["params"]))
+            for n in sorted(values, key=int, reverse=True):
+                sql = sql.replace(f"${n}", values[n])
+            try:
+                rows = con.execute(f"EXPLAIN (ANALYZE, BUFFERS) {sql}").fetchall()
+                entry["plan"] = [r[0] for r in rows]
+            except psycopg.Error as exc:
+                entry["plan"] = [f"EXPLAIN failed: {str(exc).splitlines()[0]}"]
 
 
 # --------------------------------------------------------------------------- main
@@ -542,6 +561,7 @@ def main() -> int:
 
         measure_routes(chosen, data, port, cookie, args, doc, write_json)
         doc["slow_statements"] = slow_statements(server.root / "log")
+        explain(url, doc["slow_statements"])
     finally:
         if proc is not None:
             stop_gunicorn(proc)
