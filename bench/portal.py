@@ -360,6 +360,20 @@ def probe(port: int, cookie: str, path: str) -> tuple[int, bytes]:
     return resp.status, resp.read()
 
 
+def code_state() -> dict[str, Any]:
+    """Which code was served: the repository's commit, its changed files, the imported package."""
+    import breedhub.web
+
+    def git(*cmd: str) -> str:
+        out = subprocess.run(["git", "-C", str(ROOT), *cmd], capture_output=True, text=True)
+        return out.stdout.rstrip("\n")
+
+    changed = [line[3:] for line in git("status", "--porcelain").splitlines()]
+    return {"commit": git("rev-parse", "--short", "HEAD"),
+            "uncommitted": [p for p in changed if not p.startswith("bench/")],
+            "breedhub_web": str(Path(breedhub.web.__file__).parent)}  # fmt: skip
+
+
 def print_table(doc: dict[str, Any]) -> None:
     print()
     print(f"{doc['accessions']:,} accessions, {doc['predictions']:,} predictions, "
@@ -525,6 +539,7 @@ def main() -> int:
             "the cross planner's 1,225 crosses (50 parents)",
         },  # fmt: skip
         "load_seconds": {},
+        "code": code_state(),
         "slow_statements": [],
     }
 
