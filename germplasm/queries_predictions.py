@@ -56,7 +56,6 @@ __all__ = [
     "owned_lists",
     "parent_ids_named",
     "ranking_page",
-    "run_institute_codes",
     "run_traits",
     "visible_run",
     "visible_runs",
@@ -134,8 +133,13 @@ def run_traits(session: Session, run_id: int) -> list[ObservationVariable]:
     list of ObservationVariable
         Empty for a run without predictions.
     """
-    ids = select(Prediction.variable_id).where(Prediction.model_run_id == run_id).distinct()
-    stmt = select(ObservationVariable).where(ObservationVariable.id.in_(ids))
+    # One index probe per variable (a few dozen), not a scan of the run's predictions.
+    predicted = exists(
+        select(Prediction.id).where(
+            Prediction.model_run_id == run_id, Prediction.variable_id == ObservationVariable.id
+        )
+    )
+    stmt = select(ObservationVariable).where(predicted)
     return list(session.scalars(stmt.order_by(ObservationVariable.name)))
 
 
@@ -156,27 +160,6 @@ def count_predictions(session: Session, run_id: int, variable_id: int) -> int:
     stmt = select(func.count()).select_from(Prediction)
     stmt = stmt.where(Prediction.model_run_id == run_id, Prediction.variable_id == variable_id)
     return int(session.scalar(stmt) or 0)
-
-
-def run_institute_codes(session: Session, run_id: int) -> list[str]:
-    """The WIEWS codes of the institutes holding the candidates of model run ``run_id``, sorted.
-
-    Parameters
-    ----------
-    session
-        An open database session.
-    run_id
-        ``model_run.id``.
-
-    Returns
-    -------
-    list of str
-    """
-    held = select(Accession.institute_id).where(
-        Accession.id.in_(select(Prediction.accession_id).where(Prediction.model_run_id == run_id))
-    )
-    stmt = select(Institute.code).where(Institute.id.in_(held)).order_by(Institute.code)
-    return list(session.scalars(stmt))
 
 
 # --- filters ----------------------------------------------------------------------------------
@@ -344,16 +327,21 @@ class RankingPage:
 
 
 def _narrowed(
-    stmt: Select[Any], run_id: int, variable_id: int, filters: RankingFilters
+    stmt: Select[Any], run_id: int, variable_id: int, filters: RankingFilters, *, join: bool = True
 ) -> Select[Any]:
-    return (
-        stmt.join(Accession, Accession.id == Prediction.accession_id)
-        .join(Institute, Institute.id == Accession.institute_id)
-        .where(
-            Prediction.model_run_id == run_id,
-            Prediction.variable_id == variable_id,
-            *_filter_conditions(filters),
+    """``stmt`` on one run's trait, filtered; ``join=False`` leaves out the institute join.
+
+    Every prediction has its accession (a non-null foreign key), so the join
+    changes no count; it is needed for the columns and the institute filter only.
+    """
+    if join or filters.institute is not None:
+        stmt = stmt.join(Accession, Accession.id == Prediction.accession_id).join(
+            Institute, Institute.id == Accession.institute_id
         )
+    return stmt.where(
+        Prediction.model_run_id == run_id,
+        Prediction.variable_id == variable_id,
+        *_filter_conditions(filters),
     )
 
 
@@ -416,7 +404,9 @@ def ranking_page(
     if page < 1 or page_size < 1:
         raise ValueError(f"page and page_size must be 1 or more, not {page} and {page_size}")
     stmt = _ranking_select(run_id, variable_id, filters)
-    count = _narrowed(select(func.count()).select_from(Prediction), run_id, variable_id, filters)
+    count = _narrowed(
+        select(func.count()).select_from(Prediction), run_id, variable_id, filters, join=False
+    )
     total = int(session.scalar(count) or 0)
     rows = session.execute(stmt.limit(page_size).offset((page - 1) * page_size)).all()
     return RankingPage(total, page, page_size, [_row(r) for r in rows])

@@ -60,13 +60,12 @@ from breedhub.germplasm.queries_predictions import (
     owned_lists,
     parent_ids_named,
     ranking_page,
-    run_institute_codes,
     run_traits,
     visible_run,
     visible_runs,
     visible_trials,
 )
-from breedhub.germplasm.queries_registry import list_species
+from breedhub.germplasm.queries_registry import institute_codes, list_species
 from breedhub.web.auth import current_viewer
 from breedhub.web.db import get_session
 from breedhub.web.exceptions import InvalidParameterError
@@ -398,7 +397,7 @@ def ranking() -> ResponseReturnValue:
         "var": var,
         "labels": labels,
         "trial_selected": str(filters.trial_id or ""),
-        "institutes": run_institute_codes(session, run.id),
+        "institutes": institute_codes(session),
         "trials": visible_trials(session, viewer, species.id),
         "page_sizes": PAGE_SIZES,
         "max_page_size": MAX_PAGE_SIZE_USER if viewer.authenticated else MAX_PAGE_SIZE_ANONYMOUS,
@@ -414,6 +413,9 @@ def ranking() -> ResponseReturnValue:
     if fmt != "html":
         return _export(fmt, run, var, filters, labels, goal, of_n)
     result = ranking_page(session, run.id, var.id, filters, page=page, page_size=page_size)
+    chosen = {"species": species.key, "run": str(run.id), "trait": var.name}
+    context["page_url"] = lambda n: _page_url(args, n, **chosen)
+    context["export_url"] = lambda f: _page_url(args, 1, **chosen, format=f)
     return render_template(
         "predictions/ranking.html",
         result=result,

@@ -35,7 +35,6 @@ from breedhub.germplasm.queries_predictions import (
     iter_ranking,
     parent_ids_named,
     ranking_page,
-    run_institute_codes,
     run_traits,
     visible_run,
     visible_runs,
@@ -140,7 +139,6 @@ def test_run_traits__the_predicted_variables_by_name(engine, db):
             "GrainYield_t_ha",
         ]
         assert count_predictions(s, db["public"], db["var"]["DaysToHeading_d"]) == 7
-        assert run_institute_codes(s, db["public"]) == ["CHN999", "PHL001"]
 
 
 def test_ranking_page__rank_order_and_total(engine, db):

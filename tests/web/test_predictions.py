@@ -183,15 +183,23 @@ def test_ranking__run_without_predictions_says_so(app, client, data):
     assert "has no predictions" in resp.text
 
 
-def test_ranking__add_to_list_form_only_when_logged_in(client, data, accounts):
+def test_ranking__add_to_list_form_only_when_logged_in(app, client, data, accounts):
+    if "lists.add_items" not in app.view_functions:  # the lists page is another module's
+        app.add_url_rule("/lists/add", "lists.add_items", lambda: "", methods=["POST"])
     html = _ranking(client, run=data.run_id).text
     assert 'name="accession"' not in html
     login(client, "bea")
-    html = _ranking(client, run=data.run_id).text
-    if "lists.add_items" in client.application.view_functions:
-        assert 'name="accession"' in html and 'name="csrf_token"' in html
-    else:
-        assert 'name="accession"' not in html
+    html = _ranking(client, run=data.run_id, trait="GrainYield_t_ha").text
+    form = html.split('action="/lists/add"', 1)[1].split("</form>", 1)[0]
+    ticks = re.findall(r'name="accession" value="(\d+)"', form)
+    assert len(ticks) == 25 and int(ticks[0]) in data.accession_ids
+    assert 'name="csrf_token"' in form and 'name="next"' in form and 'name="name"' in form
+
+
+def test_ranking__no_add_to_list_form_without_the_lists_page(app, client, data, accounts):
+    login(client, "bea")
+    if "lists.add_items" not in app.view_functions:
+        assert 'name="accession"' not in _ranking(client, run=data.run_id).text
 
 
 @pytest.mark.parametrize(
@@ -219,3 +227,14 @@ def test_ranking__bad_parameter_400_names_it(client, data, params, parameter):
 def test_ranking__unknown_run_404(client, data):
     assert _ranking(client, run="2147483647").status_code == 404
     assert _ranking(client, run="99999999999999999999").status_code == 400
+
+
+def test_ranking__page_links_keep_the_chosen_run_trait_and_filters(client, data):
+    resp = _ranking(client, run=data.run_id, trait="DaysToHeading_d", genotyped="yes", page_size=4)
+    hrefs = re.findall(r'href="([^"]+)"', resp.text)
+    export = next(h for h in hrefs if "format=csv" in h).replace("&amp;", "&")
+    _, rows = _csv(client.get(export))
+    assert len(rows) == 10 and all(r["genotyped"] == "yes" for r in rows)
+    nxt = next(h for h in hrefs if "page=2" in h).replace("&amp;", "&")
+    assert f"run={data.run_id}" in nxt and "trait=DaysToHeading_d" in nxt
+    assert len(_accessions(client.get(nxt).text)) == 4
