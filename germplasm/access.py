@@ -23,11 +23,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, false, or_, true
+from sqlalchemy import ColumnElement, false, or_, select, true
+from sqlalchemy.orm import Session
 
-from breedhub.germplasm.models import ROLES, VISIBILITY
+from breedhub.germplasm.models import ROLES, VISIBILITY, User
 
-__all__ = ["ACTIONS", "VISIBILITY", "Viewer", "visible_clause"]
+__all__ = ["ACTIONS", "VISIBILITY", "Viewer", "authenticate", "visible_clause"]
 
 #: action -> the roles that may do it
 ACTIONS: dict[str, tuple[str, ...]] = {
@@ -116,3 +117,27 @@ def visible_clause(model: Any, viewer: Viewer) -> ColumnElement[bool]:
         return true()
     mine = model.institute_id == viewer.institute_id if viewer.institute_id else false()
     return or_(model.visibility == "public", mine)
+
+
+def authenticate(session: Session, username: str, password: str) -> User | None:
+    """The active user ``username`` if ``password`` is theirs, else None (whatever was wrong).
+
+    Parameters
+    ----------
+    session
+        An open database session.
+    username, password
+        What the person typed.
+
+    Returns
+    -------
+    User or None
+    """
+    from breedhub.germplasm.users import check_password
+
+    if "\x00" in username or "\x00" in password or len(username) > 100:
+        return None
+    user = session.scalars(select(User).where(User.username == username)).first()
+    if user is None or not user.active or not user.password_hash:
+        return None
+    return user if check_password(user.password_hash, password) else None

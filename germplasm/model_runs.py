@@ -35,6 +35,7 @@ def add_model_run(
     metrics: Mapping[str, Any] | None = None,
     provenance: Mapping[str, Any] | None = None,
     model_path: str = "",
+    owner: Mapping[str, Any] | None = None,
 ) -> int:
     """Record a model run with its predictions; return its id.
 
@@ -54,6 +55,9 @@ def add_model_run(
         Stored as JSON with the run.
     model_path
         Where the fitted models lie.
+    owner
+        ``institute_id``, ``visibility`` and ``created_by`` (default: no
+        institute, public).
 
     Returns
     -------
@@ -75,6 +79,8 @@ def add_model_run(
         name=name, method=method, species_id=sp.id, genotype_dataset_id=genotype_dataset_id,
         parameters=dict(parameters or {}), metrics=dict(metrics or {}),
         provenance=dict(provenance or {}), model_path=model_path,
+        **{k: v for k, v in (owner or {}).items()
+           if k in ("institute_id", "visibility", "created_by")},
     )  # fmt: skip
     session.add(run)
     session.flush()

@@ -42,6 +42,9 @@ __all__ = [
     "write_gebvs",
 ]
 
+#: The methods ``method="best"`` cross-validates for each trait.
+BEST_CANDIDATES = ("gblup", "rkhs", "bayesb")
+
 #: Methods whose GEBVs come from BLUP on the G of every genotyped sample, with reliabilities.
 KERNEL_METHODS = ("gblup", "rrblup")
 
@@ -235,6 +238,8 @@ class _Dataset:
     path: str
     ploidy: int
     samples: list[tuple[str, int, str]]  # (sample, accession id, INSTCODE:ACCENUMB) by column
+    institute_id: int | None = None
+    visibility: str = "public"
 
 
 def _dataset(engine: Engine, name: str) -> _Dataset:
@@ -246,7 +251,8 @@ def _dataset(engine: Engine, name: str) -> _Dataset:
         ds = get_genotype_dataset(s, name)
         species = species_key_of(s, ds.species_id)
         assert species is not None  # species_id is a non-null foreign key
-        return _Dataset(ds.id, ds.name, species, ds.path, ds.ploidy, dataset_samples(s, ds.id))
+        return _Dataset(ds.id, ds.name, species, ds.path, ds.ploidy, dataset_samples(s, ds.id),
+                        ds.institute_id, ds.visibility)  # fmt: skip
 
 
 def _breeding_goals(engine: Engine, traits: Sequence[str]) -> dict[str, tuple[str, float | None]]:
@@ -263,6 +269,18 @@ def _breeding_goals(engine: Engine, traits: Sequence[str]) -> dict[str, tuple[st
     return found
 
 
+def _finite_or(x: Any, default: float) -> float:
+    return float(x) if isinstance(x, int | float) and np.isfinite(x) else default
+
+
+def _run_owner(ds: _Dataset, owner: Mapping[str, Any] | None) -> dict[str, Any]:
+    out = {"institute_id": ds.institute_id, "visibility": ds.visibility, "created_by": None}
+    out.update({k: v for k, v in (owner or {}).items() if v is not None})
+    if ds.visibility == "restricted":
+        out["institute_id"], out["visibility"] = ds.institute_id, "restricted"
+    return out
+
+
 def publish_model_run(
     engine: Engine,
     *,
@@ -273,6 +291,7 @@ def publish_model_run(
     provenance_record: Mapping[str, Any] | None = None,
     model_path: str = "",
     replace_run_dir: str = "",
+    owner: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Register the fits of one genotype dataset as a model run, ranked per trait.
 
@@ -297,6 +316,11 @@ def publish_model_run(
         When given, runs of the same name whose provenance names this
         working directory (``run_dir``) are replaced: a workflow re-run with
         other settings replaces what it registered before.
+    owner
+        ``institute_id``, ``visibility`` (``public`` or ``restricted``) and
+        ``created_by`` (a user id) of the run. Default: the dataset's
+        institute and visibility. A run of a restricted dataset is always
+        restricted to the dataset's institute: its GEBVs would reveal it.
 
     Returns
     -------
@@ -351,6 +375,7 @@ def publish_model_run(
             s, name=name, method=method, species=ds.species, predictions=rows,
             genotype_dataset_id=ds.id, parameters=dict(parameters or {}), metrics=metric_rows,
             provenance=dict(provenance_record or {}), model_path=model_path,
+            owner=_run_owner(ds, owner),
         )  # fmt: skip
     return {"model_run_id": run_id, "name": name, "method": method, "predicted": predicted,
             "metrics": metric_rows, "replaced": replaced}  # fmt: skip
@@ -369,6 +394,8 @@ def fit_and_publish(
     min_phenotyped: int = 10,
     parameters: Mapping[str, Any] | None = None,
     progress: Callable[[str], None] | None = None,
+    owner: Mapping[str, Any] | None = None,
+    before_publish: Callable[[], None] | None = None,
 ) -> dict[str, Any]:
     """Fit ``method`` for each trait of a registered genotype dataset and publish the run.
 
@@ -388,7 +415,10 @@ def fit_and_publish(
     name
         The model run's name.
     method, params
-        The method and its options.
+        The method and its options; ``best`` cross-validates each of
+        :data:`BEST_CANDIDATES` per trait and fits the one with the highest
+        mean r (that r, chosen on the same folds, is optimistic: it is kept
+        as the selection's, with every candidate's r beside it).
     traits
         The traits to fit; default every numerical trait with at least
         ``min_phenotyped`` phenotyped accessions and some variation.
@@ -397,7 +427,14 @@ def fit_and_publish(
     parameters
         Kept with the run, beside the method, folds and seed.
     progress
-        Called with a line of text after each trait.
+        Called with a line of text after each trait; it may raise to stop
+        the fit (a cancelled job), before anything is published.
+    owner
+        ``institute_id``, ``visibility`` and ``created_by`` of the run (see
+        :func:`publish_model_run`).
+    before_publish
+        Called once all traits are fitted, just before the run is published;
+        it may raise to stop.
 
     Returns
     -------
@@ -441,17 +478,25 @@ def fit_and_publish(
                     f"(at least {min_phenotyped} with some variation are needed)"
                 )
             continue
+        summaries = {}
+        for candidate in BEST_CANDIDATES if method == "best" else (method,):
+            cv = cross_validate(X, y, method=candidate, ploidy=ds.ploidy, folds=cv_folds,
+                                seed=seed, params=dict(params or {}) if candidate == method else {},
+                                trait=trait)  # fmt: skip
+            summaries[candidate] = {**cv.to_dict(), "folds": len(cv.folds)}
+        chosen = max(summaries, key=lambda m: _finite_or(summaries[m].get("mean_r"), -2.0))
         fit = fit_trait(
-            X, y, ploidy=ds.ploidy, sample_id=names, trait=trait, method=method, params=params
-        )
-        cv = cross_validate(X, y, method=method, ploidy=ds.ploidy, folds=cv_folds, seed=seed,
-                            params=dict(params or {}), trait=trait)  # fmt: skip
-        summary = cv.to_dict()
-        summary["folds"] = len(cv.folds)
-        fit.cv = {method: summary}
+            X, y, ploidy=ds.ploidy, sample_id=names, trait=trait, method=chosen,
+            params=params if chosen == method else None,
+        )  # fmt: skip
+        fit.cv = summaries
+        if method == "best":
+            fit.selected_by = "best mean cross-validated r of " + ", ".join(BEST_CANDIDATES)
         fits.append(fit)
         if progress:
-            progress(f"{trait}: h2 {fit.info.get('h2', float('nan')):.3f}, cv r {cv.mean_r:.3f}")
+            r = summaries[chosen].get("mean_r")
+            progress(f"{trait}: {chosen}, h2 {fit.info.get('h2', float('nan')):.3f}, "
+                     f"cv r {_finite_or(r, float('nan')):.3f}")  # fmt: skip
     if not fits:  # nothing to publish: say so rather than register an empty run
         return {"model_run_id": None, "name": name, "method": method, "predicted": {},
                 "metrics": {}, "replaced": [], "traits": {},
@@ -468,8 +513,10 @@ def fit_and_publish(
         dataset=dataset,
         phenotypes="accession means (trait summaries)",
     )
+    if before_publish:
+        before_publish()
     run = publish_model_run(
-        engine, name=name, dataset=dataset, fits=fits,
+        engine, name=name, dataset=dataset, fits=fits, owner=owner,
         parameters={"method": method, **dict(params or {}), "cv_folds": cv_folds, "seed": seed,
                     **dict(parameters or {})},
         provenance_record=record.to_dict(),
@@ -477,7 +524,8 @@ def fit_and_publish(
     run["traits"] = {
         f.trait: {
             "h2": f.info.get("h2"),
-            "cv_mean_r": f.cv[method]["mean_r"],
+            "method": f.method,
+            "cv_mean_r": f.cv[f.method]["mean_r"],
             "n_phenotyped": f.n_phenotyped,
         }
         for f in fits

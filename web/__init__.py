@@ -95,6 +95,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         SECRET_KEY=os.environ.get("BREEDHUB_SECRET_KEY") or secrets.token_hex(32),
         DATABASE_URL=settings.database_url,
         BREEDHUB_HOME=str(settings.home),
+        QUEUE_URL=settings.queue_url,
     )
     app.config.from_mapping(config)
 

@@ -10,8 +10,9 @@
   that is wrong, expired, revoked or of an inactive user is a 401 on every
   call; no token is an anonymous caller, who reads public records only.
 - **Rate limits** (Flask-Limiter) per user, or per address for anonymous
-  callers (``RATELIMIT_ANONYMOUS``, ``RATELIMIT_USER``; storage in
-  ``RATELIMIT_STORAGE_URI``, memory by default, Redis in production).
+  callers (``RATELIMIT_ANONYMOUS``, ``RATELIMIT_USER``, from the environment's
+  ``BREEDHUB_RATELIMIT_ANONYMOUS`` and ``BREEDHUB_RATELIMIT_USER``; storage in
+  ``BREEDHUB_RATELIMIT_STORAGE``, memory by default, Redis in production).
 
 Views ask :func:`current_viewer` who is acting, and guard themselves with
 :func:`require` (401 for anonymous callers, 403 for a role that may not).
@@ -20,6 +21,7 @@ Views ask :func:`current_viewer` who is acting, and guard themselves with
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -47,7 +49,7 @@ from wtforms.validators import InputRequired, Length
 
 from breedhub.germplasm.access import Viewer
 from breedhub.germplasm.models import User
-from breedhub.germplasm.users import check_password, user_for_token
+from breedhub.germplasm.users import user_for_token
 
 __all__ = [
     "PortalUser",
@@ -217,22 +219,14 @@ def _safe_next(target: str | None) -> str:
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit("20 per minute", methods=["POST"], key_func=get_remote_address)
 def login() -> ResponseReturnValue:
-    from sqlalchemy import select
-
+    from breedhub.germplasm.access import authenticate
     from breedhub.web.db import get_session
 
     form = LoginForm()
     status = 200
     if form.validate_on_submit():
-        name = form.username.data.strip()
-        user = get_session().scalars(select(User).where(User.username == name)).first()
-        if (
-            user is not None
-            and user.active
-            and user.password_hash
-            and "\x00" not in form.password.data
-            and check_password(user.password_hash, form.password.data)
-        ):
+        user = authenticate(get_session(), form.username.data.strip(), form.password.data)
+        if user is not None:
             login_user(PortalUser.from_row(user))
             flash(f"Logged in as {user.username}.")
             return redirect(_safe_next(request.args.get("next")))
@@ -252,9 +246,11 @@ def logout() -> ResponseReturnValue:
 
 def init_app(app: Flask) -> None:
     """Set up Flask-Login, CSRF protection and rate limits on ``app``."""
-    app.config.setdefault("RATELIMIT_ANONYMOUS", "300 per minute")
-    app.config.setdefault("RATELIMIT_USER", "3000 per minute")
-    app.config.setdefault("RATELIMIT_STORAGE_URI", "memory://")
+    env = os.environ.get
+    app.config.setdefault("RATELIMIT_ANONYMOUS", env("BREEDHUB_RATELIMIT_ANONYMOUS", "300/minute"))
+    app.config.setdefault("RATELIMIT_USER", env("BREEDHUB_RATELIMIT_USER", "3000/minute"))
+    # memory:// counts per process; several gunicorn workers should share Redis.
+    app.config.setdefault("RATELIMIT_STORAGE_URI", env("BREEDHUB_RATELIMIT_STORAGE", "memory://"))
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)  # valid for the session's life
     # CSRF is checked below for pages only: the API authenticates by header, never by cookie.

@@ -4,7 +4,9 @@
 holds the embedded SQLite database, ``objects/`` (uploaded files by sha256),
 ``genotypes/`` (HDF5), ``models/`` and ``runs/``. ``BREEDHUB_DATABASE_URL``
 points at another database (PostgreSQL in production); without it the SQLite
-file in the data directory is used.
+file in the data directory is used. ``BREEDHUB_QUEUE_URL`` names the task
+queue's storage: ``redis://host:port/db`` in production; without it the
+queue is the SQLite file ``queue.sqlite3`` in the data directory.
 """
 
 from __future__ import annotations
@@ -26,10 +28,13 @@ class Settings:
         The data directory.
     database_url
         SQLAlchemy URL of the germplasm database.
+    queue_url
+        The task queue's storage: ``redis://...`` or ``sqlite:///path``.
     """
 
     home: Path
     database_url: str
+    queue_url: str = ""
 
     @classmethod
     def from_env(cls, home: str | os.PathLike[str] | None = None) -> Settings:
@@ -43,7 +48,8 @@ class Settings:
         """
         root = Path(home or os.environ.get("BREEDHUB_HOME") or "breedhub-data").absolute()
         url = os.environ.get("BREEDHUB_DATABASE_URL") or f"sqlite:///{root / 'breedhub.sqlite'}"
-        return cls(home=root, database_url=url)
+        queue = os.environ.get("BREEDHUB_QUEUE_URL") or f"sqlite:///{root / 'queue.sqlite3'}"
+        return cls(home=root, database_url=url, queue_url=queue)
 
     def ensure_dirs(self) -> None:
         """Create the data directory and its sub-directories if missing."""

@@ -72,12 +72,14 @@ def _register() -> None:
     from breedhub.cli.pipeline import pipeline
     from breedhub.cli.predict import predict
     from breedhub.cli.user import user
+    from breedhub.cli.worker import worker
 
     main.add_command(germplasm)
     main.add_command(genomics)
     main.add_command(predict)
     main.add_command(pipeline)
     main.add_command(user)
+    main.add_command(worker)
     main.add_command(demo)
 
 
