@@ -161,12 +161,12 @@ def claim_job(session: Session, job_id: int) -> Job | None:
     Job or None
     """
     now = _now()
-    claimed = session.execute(
+    result = session.execute(
         update(Job)
         .where(Job.id == job_id, Job.status == "queued", Job.cancel_requested.is_(False))
         .values(status="running", started_at=now, heartbeat_at=now, progress=0.0)
-    ).rowcount
-    if not claimed:
+    )
+    if not getattr(result, "rowcount", 0):
         return None
     session.expire_all()
     return session.get(Job, job_id)

@@ -222,6 +222,7 @@ def _metrics(fit: TraitFit) -> dict[str, Any]:
         "cv_sd_r": chosen.get("sd_r"),
         "cv_rmse": chosen.get("mean_rmse"),
         "cv_folds": chosen.get("folds"),
+        "cv_fold_r": chosen.get("fold_r"),
         "n_phenotyped": fit.n_phenotyped,
         "cv": {m: c.get("mean_r") for m, c in fit.cv.items()},
     }
@@ -483,7 +484,8 @@ def fit_and_publish(
             cv = cross_validate(X, y, method=candidate, ploidy=ds.ploidy, folds=cv_folds,
                                 seed=seed, params=dict(params or {}) if candidate == method else {},
                                 trait=trait)  # fmt: skip
-            summaries[candidate] = {**cv.to_dict(), "folds": len(cv.folds)}
+            summaries[candidate] = {**cv.to_dict(), "folds": len(cv.folds),
+                                    "fold_r": [f.r for f in cv.folds]}  # fmt: skip
         chosen = max(summaries, key=lambda m: _finite_or(summaries[m].get("mean_r"), -2.0))
         fit = fit_trait(
             X, y, ploidy=ds.ploidy, sample_id=names, trait=trait, method=chosen,
