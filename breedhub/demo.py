@@ -14,6 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sqlalchemy import Engine
+
 from breedhub.base.config import Settings
 from breedhub.base.errors import BreedhubError
 
@@ -36,6 +38,8 @@ class DemoReport:
     seconds: float = 0.0
     per_species: dict[str, dict[str, int]] = field(default_factory=dict)
     predictions: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
+    #: username -> (role, password) of the demo's accounts (also in ``demo-logins.txt``)
+    logins: dict[str, tuple[str, str]] = field(default_factory=dict)
 
 
 def demo_settings(home: str | Path) -> Settings:
@@ -128,6 +132,40 @@ def build_demo(
             f"{sp.common_name_en:<22} {p.rows:>5} accessions {ped.rows:>5} pedigrees "
             f"{obs.rows:>7} observations, GEBVs for {len(gp['traits'])} traits"
         )
+    report.logins = _demo_accounts(engine, root)
+    progress(f"accounts: {', '.join(report.logins)} (passwords in {root / LOGINS})")
     engine.dispose()
     report.seconds = time.perf_counter() - start
     return report
+
+
+#: The file of a demo directory that keeps its accounts' passwords.
+LOGINS = "demo-logins.txt"
+
+
+def _demo_accounts(engine: Engine, root: Path) -> dict[str, tuple[str, str]]:
+    """An admin, a bioinformatician and a breeder, with fresh random passwords.
+
+    Random, not fixed: a demo served on a reachable address must not open
+    with a password everyone has read in the README.
+    """
+    import secrets
+
+    from breedhub.germplasm.db import transaction
+    from breedhub.germplasm.queries_registry import institute_codes
+    from breedhub.germplasm.users import add_user
+
+    out: dict[str, tuple[str, str]] = {}
+    with transaction(engine) as s:
+        codes = institute_codes(s)
+        inst = codes[0] if codes else None
+        for name, role in (("admin", "admin"), ("bioinfo", "bioinformatician"),
+                           ("breeder", "breeder")):  # fmt: skip
+            password = secrets.token_urlsafe(9)
+            add_user(s, name, role=role, institute=inst, password=password,
+                     full_name=f"Demo {role}")  # fmt: skip
+            out[name] = (role, password)
+    lines = [f"{n}\t{role}\t{pw}" for n, (role, pw) in out.items()]
+    (root / LOGINS).write_text("username\trole\tpassword\n" + "\n".join(lines) + "\n")
+    (root / LOGINS).chmod(0o600)
+    return out

@@ -46,5 +46,7 @@ def demo(
             f"demo ready in {report.seconds:.1f} s: {report.accessions} accessions, "
             f"{report.observations} observations, in {report.home}"
         )
+        for name, (role, password) in report.logins.items():
+            click.echo(f"  log in as {name:<8} password {password}  ({role})")
     if not no_serve:
-        run_server(demo_settings(report.home), host=host, port=port)
+        run_server(demo_settings(report.home), host=host, port=port, worker=True)

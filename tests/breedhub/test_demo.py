@@ -66,14 +66,20 @@ def test_demo_command__serves_the_portal(tmp_path):
     )
     try:
         url = None
+        lines = []
         deadline = time.monotonic() + 120
         while url is None and time.monotonic() < deadline:
             line = proc.stdout.readline()
             if not line:
                 break
+            lines.append(line)
             if "http://127.0.0.1:" in line:
                 url = line.split()[2]
         assert url == f"http://127.0.0.1:{port}/"
+        # a demo login is printed, and works: the login form accepts it
+        login = next(x for x in lines if "log in as admin" in x).split()
+        assert login[-1] == "(admin)"
+        assert (tmp_path / "d" / "demo-logins.txt").read_text().count("\n") == 4
         with urllib.request.urlopen(url + "germplasm?species=oil_tea", timeout=30) as resp:
             page = resp.read().decode()
         assert resp.status == 200 and "15 accessions" in page
