@@ -35,6 +35,7 @@ from breedhub.germplasm.queries_registry import (
 )
 from breedhub.germplasm.queries_traits import trait_mean_ranges
 from breedhub.web.auth import current_viewer
+from breedhub.web.cache import cached
 from breedhub.web.charts import TraitPosition, trait_position_svg
 from breedhub.web.db import get_session
 from breedhub.web.exceptions import InvalidParameterError
@@ -82,8 +83,17 @@ def format_number(value: float | int | None, digits: int = 4) -> str:
     return f"{value:.{digits}g}"
 
 
+def _detached(rows: list[Any]) -> list[Any]:
+    """Rows safe to keep past their session (cached): loaded, then expunged."""
+    session = get_session()
+    for row in rows:
+        session.expunge(row)
+    return rows
+
+
 def _species_rows() -> list[SpeciesRow]:
-    return list_species(get_session())
+    session = get_session()
+    return cached(("species",), lambda: _detached(list_species(session)))
 
 
 @bp.route("/")
@@ -122,13 +132,16 @@ def search() -> tuple[str, int]:
     species = _species_rows()
     args = {k: request.args.get(k, "").strip() for k in PARAMETERS}
     chosen = next((s for s in species if s.key == args["species"]), None)
-    variables = list_variables(session, species_row_id=chosen.id if chosen is not None else None)
+    chosen_id = chosen.id if chosen is not None else None
+    variables = cached(
+        ("variables", chosen_id), lambda: _detached(list_variables(session, species_row_id=chosen_id))
+    )
     by_species = {s.id: s for s in species}
     variable_groups: dict[str, list[ObservationVariable]] = {}
     for v in variables:
         sp = by_species.get(v.species_id) if v.species_id is not None else None
         variable_groups.setdefault(sp.common_name_en if sp else "Other", []).append(v)
-    institutes = institute_codes(session)
+    institutes = cached(("institute_codes",), lambda: institute_codes(session))
 
     error: InvalidParameterError | None = None
     page = query = None
