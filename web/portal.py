@@ -134,7 +134,8 @@ def search() -> tuple[str, int]:
     chosen = next((s for s in species if s.key == args["species"]), None)
     chosen_id = chosen.id if chosen is not None else None
     variables = cached(
-        ("variables", chosen_id), lambda: _detached(list_variables(session, species_row_id=chosen_id))
+        ("variables", chosen_id),
+        lambda: _detached(list_variables(session, species_row_id=chosen_id)),
     )
     by_species = {s.id: s for s in species}
     variable_groups: dict[str, list[ObservationVariable]] = {}
