@@ -45,6 +45,8 @@ class Variable:
     direction: str
     optimum: float | None = None
     ontology_id: str = ""
+    #: The trait's name in Chinese, shown by the portal in Chinese mode ("" when none).
+    name_zh: str = ""
     categories: tuple[dict[str, Any], ...] = field(default_factory=tuple)
 
     def validate(self, registry: SpeciesRegistry) -> None:
