@@ -14,16 +14,18 @@ observed in a trial, and whether its pedigree names a given parent.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 from sqlalchemy import ColumnElement, Select, delete, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from breedhub.germplasm.access import Viewer, visible_clause
-from breedhub.germplasm.models import (
+from breedhub.germplasm.models import (  # fmt: skip
     Accession,
     AccessionName,
     GenotypeDatasetSample,
@@ -42,29 +44,38 @@ from breedhub.germplasm.models import (
 from breedhub.germplasm.names import search_key
 
 __all__ = [
-    "GebvTable",
-    "RankingFilters",
-    "RankingPage",
-    "RankingRow",
-    "accession_labels",
-    "add_selection_index",
-    "count_predictions",
-    "delete_selection_index",
-    "find_visible_trial",
-    "gebv_table",
-    "iter_ranking",
-    "owned_lists",
-    "parent_ids_named",
-    "ranking_page",
-    "run_traits",
-    "visible_run",
-    "visible_runs",
-    "visible_selection_index",
-    "visible_selection_indexes",
+    "GebvTable", "RankingFilters", "RankingPage", "RankingRow", "accession_labels",
+    "add_selection_index", "count_predictions", "delete_selection_index", "find_visible_trial",
+    "gebv_table", "iter_ranking", "owned_lists", "parent_ids_named", "ranking_page", "run_traits",
+    "visible_run", "visible_runs", "visible_selection_index", "visible_selection_indexes",
     "visible_trials",
-]
+]  # fmt: skip
 
 _CHUNK = 500
+_T = TypeVar("_T")
+_CACHE: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
+_CACHE_LOCK = threading.Lock()
+_CACHE_SIZE = 16
+
+
+def _run_cached(session: Session, run_id: int, what: tuple[Any, ...], make: Callable[[], _T]) -> _T:
+    """``make()``, remembered in this process for the run (its predictions never change).
+
+    The key names the database (URL), the run's id and creation time, so that a
+    run removed and another created with its id is not mistaken for it.
+    """
+    run = session.get(ModelRun, run_id)
+    key = (str(session.get_bind().url), run_id, run and run.created_at, *what)
+    with _CACHE_LOCK:
+        if key in _CACHE:
+            _CACHE.move_to_end(key)
+            return _CACHE[key]  # type: ignore[no-any-return]
+    value = make()
+    with _CACHE_LOCK:
+        _CACHE[key] = value
+        while len(_CACHE) > _CACHE_SIZE:
+            _CACHE.popitem(last=False)
+    return value
 
 
 # --- model runs and their traits -------------------------------------------------------------
@@ -77,10 +88,8 @@ def visible_runs(
 
     Parameters
     ----------
-    session
-        An open database session.
-    viewer
-        Who is looking (:func:`~germplasm.access.visible_clause`).
+    session, viewer
+        An open database session; who is looking (:func:`~germplasm.access.visible_clause`).
     species_id
         Only the runs of this species (``species.id``); all species when None.
     limit
@@ -102,10 +111,8 @@ def visible_run(session: Session, run_id: int, viewer: Viewer) -> ModelRun | Non
 
     Parameters
     ----------
-    session
-        An open database session.
-    run_id
-        ``model_run.id``.
+    session, run_id
+        An open database session; ``model_run.id``.
     viewer
         Who is looking.
 
@@ -123,10 +130,8 @@ def run_traits(session: Session, run_id: int) -> list[ObservationVariable]:
 
     Parameters
     ----------
-    session
-        An open database session.
-    run_id
-        ``model_run.id``.
+    session, run_id
+        An open database session; ``model_run.id``.
 
     Returns
     -------
@@ -157,9 +162,25 @@ def count_predictions(session: Session, run_id: int, variable_id: int) -> int:
     -------
     int
     """
-    stmt = select(func.count()).select_from(Prediction)
-    stmt = stmt.where(Prediction.model_run_id == run_id, Prediction.variable_id == variable_id)
-    return int(session.scalar(stmt) or 0)
+    return _rank_stats(session, run_id, variable_id)[0]
+
+
+def _rank_stats(session: Session, run_id: int, variable_id: int) -> tuple[int, bool]:
+    """(number of predictions, whether their ranks are exactly 1..N), cached per run.
+
+    :func:`pipelines.register` stores dense ranks, so a page of an unfiltered
+    ranking is a range of ranks (an index range scan at any depth); other
+    rows (ties, gaps, unranked) fall back to sorting.
+    """
+
+    def stats() -> tuple[int, bool]:
+        r = Prediction.rank
+        stmt = select(func.count(), func.count(r.distinct()), func.min(r), func.max(r))
+        stmt = stmt.where(Prediction.model_run_id == run_id, Prediction.variable_id == variable_id)
+        n, distinct, low, high = session.execute(stmt).one()
+        return int(n), n > 0 and distinct == n and low == 1 and high == n
+
+    return _run_cached(session, run_id, ("ranks", variable_id), stats)
 
 
 # --- filters ----------------------------------------------------------------------------------
@@ -170,10 +191,8 @@ def visible_trials(session: Session, viewer: Viewer, species_id: int) -> list[Tr
 
     Parameters
     ----------
-    session
-        An open database session.
-    viewer
-        Who is looking.
+    session, viewer
+        An open database session; who is looking.
     species_id
         ``species.id``.
 
@@ -192,10 +211,8 @@ def find_visible_trial(
 
     Parameters
     ----------
-    session
-        An open database session.
-    ref
-        ``trial.id`` as an int, or ``trial.name``.
+    session, ref
+        An open database session; ``trial.id`` as an int, or ``trial.name``.
     viewer
         Who is looking: a restricted trial of another institute is None.
     species_id
@@ -220,10 +237,8 @@ def parent_ids_named(session: Session, ref: str, species_id: int) -> list[int]:
 
     Parameters
     ----------
-    session
-        An open database session.
-    ref
-        An accession number, name or synonym.
+    session, ref
+        An open database session; an accession number, name or synonym.
     species_id
         ``species.id``.
 
@@ -345,7 +360,10 @@ def _narrowed(
     )
 
 
-def _ranking_select(run_id: int, variable_id: int, filters: RankingFilters) -> Select[Any]:
+def _ranking_select(
+    run_id: int, variable_id: int, filters: RankingFilters, *, dense: bool = False
+) -> Select[Any]:
+    """The ranking's columns in rank order; ``dense`` (unique ranks): no tie-breaker."""
     columns = select(
         Prediction.rank,
         Prediction.accession_id,
@@ -356,9 +374,10 @@ def _ranking_select(run_id: int, variable_id: int, filters: RankingFilters) -> S
         Prediction.reliability,
         _genotyped(Prediction.accession_id).label("genotyped"),
     ).select_from(Prediction)
-    return _narrowed(columns, run_id, variable_id, filters).order_by(
-        Prediction.rank.asc().nulls_last(), Prediction.accession_id
-    )
+    stmt = _narrowed(columns, run_id, variable_id, filters)
+    if dense:  # the index (run, variable, rank) gives the order as it is
+        return stmt.order_by(Prediction.rank)
+    return stmt.order_by(Prediction.rank.asc().nulls_last(), Prediction.accession_id)
 
 
 def _row(r: Any) -> RankingRow:
@@ -403,12 +422,22 @@ def ranking_page(
     """
     if page < 1 or page_size < 1:
         raise ValueError(f"page and page_size must be 1 or more, not {page} and {page_size}")
-    stmt = _ranking_select(run_id, variable_id, filters)
-    count = _narrowed(
-        select(func.count()).select_from(Prediction), run_id, variable_id, filters, join=False
-    )
-    total = int(session.scalar(count) or 0)
-    rows = session.execute(stmt.limit(page_size).offset((page - 1) * page_size)).all()
+    n, dense = _rank_stats(session, run_id, variable_id)
+    stmt = _ranking_select(run_id, variable_id, filters, dense=dense)
+    start = (page - 1) * page_size
+    if filters == RankingFilters():
+        total = n
+        if dense:  # rank k is the k-th row: the page is a range of ranks
+            stmt = stmt.where(Prediction.rank.between(start + 1, start + page_size))
+        else:
+            stmt = stmt.limit(page_size).offset(start)
+    else:
+        count = _narrowed(
+            select(func.count()).select_from(Prediction), run_id, variable_id, filters, join=False
+        )
+        total = int(session.scalar(count) or 0)
+        stmt = stmt.limit(page_size).offset(start)
+    rows = session.execute(stmt).all() if start < total else []
     return RankingPage(total, page, page_size, [_row(r) for r in rows])
 
 
@@ -437,7 +466,9 @@ def iter_ranking(
     ------
     RankingRow
     """
-    stmt = _ranking_select(run_id, variable_id, filters).execution_options(yield_per=batch)
+    dense = _rank_stats(session, run_id, variable_id)[1]
+    stmt = _ranking_select(run_id, variable_id, filters, dense=dense)
+    stmt = stmt.execution_options(yield_per=batch)
     for r in session.execute(stmt):
         yield _row(r)
 
@@ -467,40 +498,42 @@ def gebv_table(session: Session, run_id: int, variable_ids: Sequence[int]) -> Ge
 
     Parameters
     ----------
-    session
-        An open database session.
-    run_id
-        ``model_run.id``.
+    session, run_id
+        An open database session; ``model_run.id``.
     variable_ids
         The traits, in the column order wanted.
 
     Returns
     -------
     GebvTable
-        Every candidate with a prediction for at least one of the traits.
+        Every candidate with a prediction for at least one of the traits;
+        read once per run and traits in each process, and read-only.
     """
-    col = {v: j for j, v in enumerate(variable_ids)}
-    rows = (
-        session.execute(
-            select(
-                Prediction.accession_id,
-                Prediction.variable_id,
-                Prediction.gebv,
-                Prediction.reliability,
-            ).where(Prediction.model_run_id == run_id, Prediction.variable_id.in_(list(col)))
-        ).all()
-        if col
-        else []
+    wanted = tuple(int(v) for v in variable_ids)
+    return _run_cached(
+        session, run_id, ("gebv", wanted), lambda: _gebv_table(session, run_id, wanted)
     )
-    ids = sorted({r[0] for r in rows})
-    pos = {a: i for i, a in enumerate(ids)}
-    gebv = np.full((len(ids), len(col)), np.nan)
-    rel = np.full((len(ids), len(col)), np.nan)
-    for acc, var, value, reliability in rows:
-        gebv[pos[acc], col[var]] = value
-        if reliability is not None:
-            rel[pos[acc], col[var]] = reliability
-    return GebvTable(ids, gebv, rel)
+
+
+def _gebv_table(session: Session, run_id: int, variable_ids: tuple[int, ...]) -> GebvTable:
+    columns = []
+    for v in variable_ids:
+        stmt = select(Prediction.accession_id, Prediction.gebv, Prediction.reliability)
+        stmt = stmt.where(Prediction.model_run_id == run_id, Prediction.variable_id == v)
+        rows = session.execute(stmt).all()
+        acc, gebv, rel = zip(*rows, strict=True) if rows else ((), (), ())
+        columns.append(
+            (np.array(acc, dtype=np.int64), np.array(gebv, dtype=float), np.array(rel, dtype=float))
+        )  # fmt: skip  (None -> NaN)
+    ids = np.unique(np.concatenate([c[0] for c in columns])) if columns else np.array([], int)
+    gebv = np.full((ids.size, len(variable_ids)), np.nan)
+    rel = np.full((ids.size, len(variable_ids)), np.nan)
+    for j, (acc, values, reliability) in enumerate(columns):
+        pos = np.searchsorted(ids, acc)
+        gebv[pos, j], rel[pos, j] = values, reliability
+    gebv.setflags(write=False)
+    rel.setflags(write=False)
+    return GebvTable(ids.tolist(), gebv, rel)
 
 
 def accession_labels(session: Session, ids: Sequence[int]) -> dict[int, tuple[str, str, str]]:
@@ -508,10 +541,8 @@ def accession_labels(session: Session, ids: Sequence[int]) -> dict[int, tuple[st
 
     Parameters
     ----------
-    session
-        An open database session.
-    ids
-        ``accession.id`` values (any number: sent in chunks).
+    session, ids
+        An open database session; ``accession.id`` values (any number: sent in chunks).
 
     Returns
     -------
@@ -600,10 +631,8 @@ def visible_selection_index(
 
     Parameters
     ----------
-    session
-        An open database session.
-    index_id
-        ``selection_index.id``.
+    session, index_id
+        An open database session; ``selection_index.id``.
     viewer
         Who is looking.
 
@@ -622,10 +651,8 @@ def visible_selection_indexes(
 
     Parameters
     ----------
-    session
-        An open database session.
-    viewer
-        Who is looking.
+    session, viewer
+        An open database session; who is looking.
     species_id
         Only this species' indexes, when given.
     limit
@@ -660,10 +687,8 @@ def owned_lists(session: Session, user_id: int) -> list[SelectionList]:
 
     Parameters
     ----------
-    session
-        An open database session.
-    user_id
-        ``user_account.id``.
+    session, user_id
+        An open database session; ``user_account.id``.
 
     Returns
     -------

@@ -202,15 +202,15 @@ def _rows(
 ) -> list[dict[str, Any]]:  # fmt: skip
     ranked = result.ranked[start:stop]
     labels = accession_labels(get_session(), [c.id for c in ranked])
-    pos = {a: i for i, a in enumerate(table.accession_ids)}
+    rows = result.ranked.rows[start:stop]  # the candidates' rows of ``table``
     cols = [next(j for j, v in enumerate(chosen) if v.name == t) for t in result.traits]
     out = []
-    for k, c in enumerate(ranked, start=start):
+    for k, (c, row) in enumerate(zip(ranked, rows, strict=True), start=start):
         accenumb, name, inst = labels.get(c.id, ("", "", ""))
         out.append({
             "rank": c.rank, "accession_id": c.id, "accenumb": accenumb, "name": name,
             "institute": inst, "score": c.score, "selected": k < result.n_selected,
-            "gebv": [float(table.gebv[pos[c.id], j]) for j in cols],
+            "gebv": [float(table.gebv[row, j]) for j in cols],
         })  # fmt: skip
     return out
 
