@@ -26,6 +26,7 @@ from breedhub.germplasm import accession_detail
 from breedhub.germplasm.mcpd import SAMPSTAT, countries
 from breedhub.germplasm.models import ObservationVariable, SpeciesRow
 from breedhub.germplasm.queries import SORT_KEYS, accession_by_id
+from breedhub.germplasm.queries_dashboard import accession_gebvs, pedigree_tree
 from breedhub.germplasm.queries_registry import (
     accession_counts_by_species,
     institute_codes,
@@ -39,7 +40,9 @@ from breedhub.web.cache import cached
 from breedhub.web.charts import TraitPosition, trait_position_svg
 from breedhub.web.db import get_session
 from breedhub.web.exceptions import InvalidParameterError
+from breedhub.web.i18n import translate
 from breedhub.web.passport import passport_sections
+from breedhub.web.pedigree_svg import pedigree_rows, pedigree_svg
 from breedhub.web.search import DEFAULT_PAGE_SIZE, PARAMETERS, run_search
 
 bp = Blueprint("portal", __name__)
@@ -206,12 +209,21 @@ def _trait_positions(
 
 @bp.route("/germplasm/<id:accession_id>")
 def accession(accession_id: int) -> str:
-    session = get_session()
+    session, viewer = get_session(), current_viewer()
     acc = accession_by_id(session, accession_id)
     if acc is None:
         abort(404, description=f"There is no accession with id {accession_id}.")
-    detail = accession_detail(session, accession_id, viewer=current_viewer())
+    detail = accession_detail(session, accession_id, viewer=viewer)
     chart = trait_position_svg(_trait_positions(session, accession_id, detail["traits"]))
+    # four generations of ancestors, one of progeny, at most 60 accessions drawn
+    tree = pedigree_tree(session, accession_id, generations=4, progeny_generations=1, max_nodes=60)
+    drawing = None
+    if tree.edges or len(tree.nodes) > 1:
+        drawing = pedigree_svg(
+            tree,
+            link=lambda i: url_for("portal.accession", accession_id=i),
+            unknown=translate("unknown"),
+        )
     return render_template(
         "portal/accession.html",
         a=detail,
@@ -219,4 +231,8 @@ def accession(accession_id: int) -> str:
         species=acc.species_row,
         sections=passport_sections(detail["passport"]),
         chart=chart,
+        tree=tree,
+        pedigree_drawing=drawing,
+        pedigree_table=pedigree_rows(tree) if drawing is None else [],
+        gebv_runs=accession_gebvs(session, accession_id, viewer),
     )
