@@ -143,6 +143,9 @@ ZH: dict[str, str] = {
     "Add ticked to selection list": "将勾选项加入选择清单",
     "New list name": "新清单名称",
     "a new list named…": "新清单，名称为…",
+    # home page
+    "Germplasm, genotypes and genomic prediction in one place": "种质资源、基因型与基因组预测，一站汇集",
+    "Find germplasm by name, accession number or synonym": "按名称、种质编号或别名查找种质",
     # species pages (dashboard)
     "Species overview": "物种概览",
     "Species dashboard": "物种仪表板",
@@ -159,6 +162,7 @@ ZH: dict[str, str] = {
     "Population structure": "群体结构",
     "Principal components of the genotyped accessions": "已分型种质的主成分",
     "Colour by": "着色依据",
+    "Subtaxa": "亚分类单元",
     "Trait distributions": "性状分布",
     "Latest model runs": "最新模型运行",
     "Accuracy by trait": "各性状准确度",
