@@ -3,8 +3,9 @@
 Routes
 ------
 ``GET /species`` (``dashboard.overview``)
-    Every species with its accessions, genotyped accessions, and the trials,
-    genotype datasets and model runs the viewer may see; links to each dashboard.
+    Every species (by name in the visitor's language) with its accessions,
+    genotyped accessions, and the trials, genotype datasets and model runs the
+    viewer may see; links to each dashboard.
 ``GET /species/<key>`` (``dashboard.species``)
     One species (unknown key: 404): counts (accessions by institute and by
     biological status, genotyped, phenotyped, visible trials, genotype
@@ -38,12 +39,14 @@ from breedhub.germplasm.queries_dashboard import (
     species_summaries,
     trait_histograms,
 )
+from breedhub.germplasm.queries_registry import list_species
 from breedhub.pipelines.pca import dataset_pca
 from breedhub.web.auth import current_viewer
+from breedhub.web.cache import cached
 from breedhub.web.charts import PcaPoint, accuracy_svg, histogram_svg, pca_svg
 from breedhub.web.db import get_session
 from breedhub.web.exceptions import InvalidParameterError
-from breedhub.web.i18n import trait_name, translate
+from breedhub.web.i18n import species_name, trait_name, translate
 
 bp = Blueprint("dashboard", __name__)
 
@@ -54,9 +57,30 @@ N_RUNS = 5
 MAX_PCA_SAMPLES, MAX_PCA_VARIANTS = 2000, 5000
 
 
+def _audience(viewer: Any) -> tuple[bool, int | None]:
+    """What the counts depend on: admins see everything, others their institute's records."""
+    return (viewer.is_admin, viewer.institute_id)
+
+
+def _histograms(species_id: int) -> list[Any]:
+    """The species' trait histograms, detached from the session so they may be cached."""
+    session = get_session()
+    out = trait_histograms(session, species_id)
+    for h in out:
+        session.expunge(h.variable)
+    return out
+
+
 @bp.get("/species")
 def overview() -> str:
-    rows = species_summaries(get_session(), current_viewer())
+    session, viewer = get_session(), current_viewer()
+    rows = cached(
+        ("dashboard.summaries", _audience(viewer)),
+        lambda: [{**r, "species": r["species"].id} for r in species_summaries(session, viewer)],
+    )
+    species = {s.id: s for s in list_species(session)}
+    rows = [{**r, "species": species[r["species"]]} for r in rows if r["species"] in species]
+    rows.sort(key=lambda r: species_name(r["species"]))
     return render_template("dashboard/overview.html", rows=rows)
 
 
@@ -125,7 +149,11 @@ def species(key: str) -> tuple[str, int]:
     by = request.args.get("group", "") or "sampstat"
     if by not in GROUPS:
         raise InvalidParameterError("group", f"one of {', '.join(GROUPS)}", by[:40])
-    counts = species_counts(session, sp.id, viewer)
+    # counts and histograms are kept a minute per worker (web.cache), as the search's dropdowns
+    counts = cached(
+        ("dashboard.counts", sp.id, _audience(viewer)),
+        lambda: species_counts(session, sp.id, viewer),
+    )
     ds = largest_visible_dataset(session, sp.id, viewer)
     pca = _pca(ds, by) if ds is not None else None
     histograms = [
@@ -139,7 +167,7 @@ def species(key: str) -> tuple[str, int]:
                 label=f"{trait_name(h.variable)}: {translate('Accession means')}",
             ),
         }  # fmt: skip
-        for h in trait_histograms(session, sp.id)
+        for h in cached(("dashboard.histograms", sp.id), lambda: _histograms(sp.id))
     ]
     runs, n_runs = visible_model_runs(session, viewer, species=sp.key, limit=N_RUNS)
     accuracy = [
