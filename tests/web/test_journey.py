@@ -131,8 +131,13 @@ class Pages:
         box.clear()
         box.send_keys(value)
 
-    def shot(self, name: str) -> Path:
-        """Save the viewport (1280 wide) as ``portal-<name>.png``; into docs/ too when asked."""
+    def shot(self, name: str, anchor: str | None = None) -> Path:
+        """Save the viewport (1280 wide) as ``portal-<name>.png``; into docs/ too when asked.
+
+        ``anchor``: scroll the element it selects to the top first (a page's result, not its form).
+        """
+        if anchor:
+            self.b.execute_script("arguments[0].scrollIntoView(true);", self.find(anchor))
         path = self.out / f"portal-{name}.png"
         self.b.save_screenshot(str(path))
         assert path.stat().st_size > 1000
@@ -232,8 +237,7 @@ def test_journey__breeder_from_login_to_crosses_then_a_model_run(  # noqa: PLR09
     predictions = pages.text("#predictions")
     assert RUN_NAME in predictions and f"of {n}" in predictions
     assert len(pages.find_all("#predictions table.gebvs tbody tr")) == len(programme.traits)
-    pages.find("#pedigree").location_once_scrolled_into_view  # noqa: B018 (scrolls)
-    pages.shot("accession")
+    pages.shot("accession", anchor="#pedigree")
 
     # Its grain-yield rank links to the ranking of the run and trait: rank 1 of N first
     rank_link = next(
@@ -254,7 +258,7 @@ def test_journey__breeder_from_login_to_crosses_then_a_model_run(  # noqa: PLR09
     ranking = column(pages, "#ranking-table", 2)
     if own_rank <= len(ranking):
         assert ranking[own_rank - 1] == programme.crossbred
-    pages.shot("predictions")
+    pages.shot("predictions", anchor="#results-heading")
     ranking_url = browser.current_url
 
     # Selection index: grain yield alone ranks as the ranking; weighing earliness reorders
@@ -267,7 +271,7 @@ def test_journey__breeder_from_login_to_crosses_then_a_model_run(  # noqa: PLR09
     assert "Expected response" in pages.text("#response-heading")
     responses = pages.find_all("#response-table tbody tr")
     assert {r.get_attribute("data-trait") for r in responses} == {TRAIT, SECOND_TRAIT}
-    pages.shot("index")
+    pages.shot("index", anchor="#response-heading")
 
     # Tick the two best by grain yield into a new selection list
     pages.get(ranking_url.removeprefix(server))
@@ -306,7 +310,7 @@ def test_journey__breeder_from_login_to_crosses_then_a_model_run(  # noqa: PLR09
     plan = pages.find_all("#plan-table tbody tr")
     assert len(plan) == 1
     assert set(ranking[:2]) <= set(re.findall(r"\S+", plan[0].text))
-    pages.shot("crosses")
+    pages.shot("crosses", anchor="#plan-heading")
     csv_link = next(a for a in pages.find_all("a.button") if a.text == "Download CSV")
     cookies = {c["name"]: c["value"] for c in browser.get_cookies()}
     resp = requests.get(csv_link.get_attribute("href"), cookies=cookies, timeout=30)
@@ -327,7 +331,7 @@ def test_journey__breeder_from_login_to_crosses_then_a_model_run(  # noqa: PLR09
     Select(pages.find(f"{form} #method")).select_by_value("gblup")
     pages.fill(f"{form} #trait", TRAIT)
     pages.fill(f"{form} #name", "journey re-fit")
-    pages.shot("runs")
+    pages.shot("runs", anchor=form)
     pages.submit(form)
     assert re.search(r"/jobs/\d+$", browser.current_url)
     pages.built("the job page")
