@@ -28,7 +28,7 @@ import re
 
 from flask import abort, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
-from flask_login import current_user
+from flask_login import current_user, login_user
 
 from breedhub.germplasm.exceptions import NotFoundError
 from breedhub.germplasm.users import (
@@ -41,7 +41,7 @@ from breedhub.germplasm.users import (
     revoke_token,
 )
 from breedhub.web.admin import bp, field
-from breedhub.web.auth import current_viewer, require
+from breedhub.web.auth import PortalUser, current_viewer, require
 from breedhub.web.db import get_session
 from breedhub.web.exceptions import InvalidParameterError
 
@@ -92,11 +92,13 @@ def change_own_password() -> ResponseReturnValue:
     try:
         old = field("password", max_length=500, strip=False)
         new = field("new_password", max_length=500, strip=False)
-        change_password(session, current_viewer().user_id or 0, old, new)
+        user = change_password(session, current_viewer().user_id or 0, old, new)
     except (ValueError, InvalidParameterError) as exc:
         session.rollback()
         return _page(400, error=str(exc), error_for="password")
     session.commit()
+    # Log in again: should sessions end when a password changes, this one goes on.
+    login_user(PortalUser.from_row(user))
     flash("Your password is changed.")
     return redirect(url_for("admin.account"))
 

@@ -139,6 +139,7 @@ def test_change_password__old_and_new(app, client, accounts):
     resp = change("pw-chen", "short")
     assert resp.status_code == 400 and "at least 10 characters" in resp.get_data(as_text=True)
     assert change("pw-chen", "a-much-longer-password").status_code == 302
+    assert client.get("/account").status_code == 200  # still logged in here
     with transaction(get_engine(app)) as s:
         stored = s.scalars(select(User.password_hash).where(User.username == "chen")).one()
         assert stored.startswith("scrypt$") and "a-much-longer-password" not in stored
