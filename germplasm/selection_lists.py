@@ -603,30 +603,27 @@ def pedigree_ancestry(
     edges: dict[int, tuple[int | None, int | None]] = {}
     frontier = list(dict.fromkeys(int(a) for a in accession_ids))
     order = list(frontier)
+    seen = set(order)
     for _ in range(max_generations):
         if not frontier:
             break
         found: dict[int, tuple[int | None, int | None]] = {}
         for chunk in _chunks(frontier):
-            for acc, f, m in session.execute(
-                select(Pedigree.accession_id, Pedigree.female_parent_id, Pedigree.male_parent_id)
-                .where(Pedigree.accession_id.in_(chunk))
-            ):  # fmt: skip
+            stmt = select(
+                Pedigree.accession_id, Pedigree.female_parent_id, Pedigree.male_parent_id
+            ).where(Pedigree.accession_id.in_(chunk))
+            for acc, f, m in session.execute(stmt):
                 found[int(acc)] = (f, m)
         nxt = []
         for acc in frontier:
             f, m = found.get(acc, (None, None))
             edges[acc] = (f, m)
             for p in (f, m):
-                if (
-                    p is not None
-                    and p not in edges
-                    and p not in nxt
-                    and len(order) < max_individuals
-                ):
-                    nxt.append(int(p))
+                if p is not None and int(p) not in seen and len(order) < max_individuals:
+                    seen.add(int(p))
                     order.append(int(p))
-        frontier = [p for p in nxt if p not in edges]
+                    nxt.append(int(p))
+        frontier = nxt
     known = set(order)
     rows = []
     for acc in order:
