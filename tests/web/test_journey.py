@@ -149,9 +149,15 @@ class Pages:
         return self.text("body")
 
     def built(self, what: str) -> None:
-        """Skip the rest of the journey if this page is still the placeholder of an unbuilt page."""
-        if "Not built yet" in self.text("main"):
+        """Skip the rest of the journey if this page is not built yet: a placeholder, or no route.
+
+        A 404 of a route that exists (an abort with a message) is a failure, not a skip.
+        """
+        main = self.text("main")
+        if "Not built yet" in main:
             pytest.skip(f"{what} ({self.b.current_url}) is still a placeholder page")
+        if "Error 404" in main and "There is no page at this address" in main:
+            pytest.skip(f"{what} ({self.b.current_url}) has no route yet")
 
     def log_in(self, username: str) -> None:
         self.get("/login")
