@@ -552,7 +552,7 @@ def pedigree_parents(session: Session, accession_ids: Sequence[int]) -> dict[int
         accession id -> ``{"female": (id, label) or None, "male": ..., "cross_type"}``
         for the candidates with a pedigree; a label is the accession's name or number.
     """
-    rows = []
+    rows: list[Any] = []
     for chunk in _chunks(accession_ids):
         rows += session.execute(
             select(

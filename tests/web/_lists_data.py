@@ -74,10 +74,15 @@ def write_store(path: Path, dosage: np.ndarray, samples: list[str], chrom: np.nd
 
 
 def add_cross_run(app: Flask, store_dir: Path, *, n: int = 12, m: int = 60, seed: int = 7,
-                  store_name: str = "rice-cross.h5") -> CrossData:  # fmt: skip
-    """Add the candidates, store, dataset and run of the module docstring."""
+                  store_name: str = "rice-cross.h5", species: str = "rice") -> CrossData:  # fmt: skip
+    """Add the candidates, store, dataset and run of the module docstring.
+
+    With another ``species`` than rice (a pig: outbred) the dosages are 0, 1 or 2.
+    """
     rng = np.random.default_rng(seed)
     dosage = 2 * rng.integers(0, 2, size=(n, m)).astype(np.int64)
+    if species != "rice":
+        dosage = rng.integers(0, 3, size=(n, m)).astype(np.int64)
     dosage[0, :] = 0  # CX-01 and CX-02 differ everywhere: a cross with variance
     dosage[1, :] = 2
     dosage[rng.integers(2, n, 3), rng.integers(0, m, 3)] = -1
@@ -92,9 +97,9 @@ def add_cross_run(app: Flask, store_dir: Path, *, n: int = 12, m: int = 60, seed
     beta = {"GrainYield_t_ha": rng.normal(0, 0.05, m), "DaysToHeading_d": rng.normal(0, 0.4, m)}
     gebv = {t: Z @ b for t, b in beta.items()}
     with transaction(get_engine(app)) as s:
-        rice = s.scalars(select(SpeciesRow).where(SpeciesRow.key == "rice")).one()
+        rice = s.scalars(select(SpeciesRow).where(SpeciesRow.key == species)).one()
         phl = s.scalars(select(Institute).where(Institute.code == "PHL001")).one()
-        ids = [add_accession(s, species="rice", instcode="PHL001", accenumb=f"CX-{k:02d}",
+        ids = [add_accession(s, species=species, instcode="PHL001", accenumb=f"CX-{k:02d}",
                              name=f"Cross line {k}").id for k in range(1, n + 1)]  # fmt: skip
         s.add(Pedigree(accession_id=ids[2], female_parent_id=ids[0], male_parent_id=ids[1]))
         s.add(Pedigree(accession_id=ids[3], female_parent_id=ids[0], male_parent_id=ids[1]))

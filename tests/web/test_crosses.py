@@ -220,3 +220,23 @@ def test_planner__form_without_choices(client, world):
     assert resp.status_code == 200 and "Cross planner" in resp.text
     resp = client.get("/crosses", query_string={"species": "rice"})
     assert resp.status_code == 200
+
+
+def test_planner__outbred_species_plans_f1_progeny_and_says_why(app, client, world, tmp_path):
+    """Pig lines are not inbred: the cross's own progeny, variance from the parents' gametes."""
+    pig = add_cross_run(app, tmp_path, n=6, m=40, seed=5, store_name="pig.h5", species="pig")
+    parents = pig.accession_ids[2:6]
+    page = _plan(client, run=pig.run_id, trait="GrainYield_t_ha", parents=parents)
+    assert page.status_code == 200 and "lines are not inbred" in page.text
+    rows = _csv(_plan(client, run=pig.run_id, trait="GrainYield_t_ha", parents=parents,
+                      format="csv"))  # fmt: skip
+    Z = np.where(pig.dosage >= 0, pig.dosage - pig.centre, 0.0)
+    beta = Z.T @ np.linalg.pinv(Z @ Z.T) @ pig.gebv["GrainYield_t_ha"]
+    X = np.where(pig.dosage >= 0, pig.dosage, pig.centre)
+    gametic = ((X / 2) * (1 - X / 2)) @ (beta**2)  # 1/4 beta² at each heterozygous marker
+    at = {a: k for k, a in enumerate(pig.accession_ids)}
+    for r in rows:
+        i, j = at[int(r["parent1_id"])], at[int(r["parent2_id"])]
+        assert float(r["variance"]) == pytest.approx(gametic[i] + gametic[j], rel=1e-9)
+    dh = _plan(client, run=pig.run_id, trait="GrainYield_t_ha", parents=parents, population="DH")
+    assert dh.status_code == 200 and "not segregating" in dh.text
