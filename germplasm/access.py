@@ -119,6 +119,10 @@ def visible_clause(model: Any, viewer: Viewer) -> ColumnElement[bool]:
     return or_(model.visibility == "public", mine)
 
 
+#: A hash of no one's password, checked when there is no such user.
+_DUMMY_HASH = "scrypt$" + "00" * 16 + "$" + "00" * 64
+
+
 def authenticate(session: Session, username: str, password: str) -> User | None:
     """The active user ``username`` if ``password`` is theirs, else None (whatever was wrong).
 
@@ -139,5 +143,6 @@ def authenticate(session: Session, username: str, password: str) -> User | None:
         return None
     user = session.scalars(select(User).where(User.username == username)).first()
     if user is None or not user.active or not user.password_hash:
+        check_password(_DUMMY_HASH, password)  # as slow as a real check: names do not leak
         return None
     return user if check_password(user.password_hash, password) else None

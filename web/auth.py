@@ -21,6 +21,8 @@ Views ask :func:`current_viewer` who is acting, and guard themselves with
 from __future__ import annotations
 
 import functools
+import hashlib
+import hmac
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -87,6 +89,10 @@ limiter = Limiter(
 )
 
 
+def _session_key(user: User) -> str:
+    return hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]
+
+
 @dataclass
 class PortalUser(UserMixin):  # type: ignore[misc]
     """The logged-in user as Flask-Login keeps it (a copy, not a database row)."""
@@ -97,6 +103,11 @@ class PortalUser(UserMixin):  # type: ignore[misc]
     institute_id: int | None
     institute_code: str
     full_name: str
+    session_key: str = ""
+
+    def get_id(self) -> str:
+        # The key changes with the password: a reset ends every other session.
+        return f"{self.id}:{self.session_key}"
 
     @classmethod
     def from_row(cls, user: User) -> PortalUser:
@@ -108,6 +119,7 @@ class PortalUser(UserMixin):  # type: ignore[misc]
             institute_id=user.institute_id,
             institute_code=user.institute.code if user.institute is not None else "",
             full_name=user.full_name,
+            session_key=_session_key(user),
         )
 
     @property
@@ -193,10 +205,11 @@ def require(action: str) -> Callable[[F], F]:
 def _load_user(user_id: str) -> PortalUser | None:
     from breedhub.web.db import get_session
 
-    if not user_id.isascii() or not user_id.isdigit() or len(user_id) > 10:
+    raw_id, _, key = user_id.partition(":")
+    if not raw_id.isascii() or not raw_id.isdigit() or len(raw_id) > 10:
         return None
-    user = get_session().get(User, int(user_id))
-    if user is None or not user.active:
+    user = get_session().get(User, int(raw_id))
+    if user is None or not user.active or not hmac.compare_digest(key, _session_key(user)):
         return None
     return PortalUser.from_row(user)
 

@@ -176,10 +176,6 @@ def test_logout__needs_post_with_csrf(client, accounts):
     assert not _logged_in(client)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="web/auth.py keeps a session valid after its user's password changes (see the report)",
-)
 def test_login__password_change_ends_other_sessions(app, accounts):
     """Someone who stole a session must lose it when the password is reset."""
     thief = app.test_client()

@@ -61,6 +61,7 @@ COMMON_PARAMETERS: tuple[str, ...] = (
     "name", "accession", "mode", "proportion", "weight", "gain", "parents", "max_use",
     "max_kinship", "n_crosses", "visibility", "lang", "next", "username", "password", "role",
     "code", "country", "email", "full_name", "days", "token_id", "user_id", "description",
+    "new_password", "n", "population", "status",
 )  # fmt: skip
 
 #: Routes whose parameters are not (only) the common ones.
