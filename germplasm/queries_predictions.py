@@ -65,7 +65,8 @@ def _run_cached(session: Session, run_id: int, what: tuple[Any, ...], make: Call
     run removed and another created with its id is not mistaken for it.
     """
     run = session.get(ModelRun, run_id)
-    key = (str(session.get_bind().url), run_id, run and run.created_at, *what)
+    bind = session.get_bind()
+    key = (str(bind.engine.url), run_id, run and run.created_at, *what)
     with _CACHE_LOCK:
         if key in _CACHE:
             _CACHE.move_to_end(key)
@@ -521,10 +522,9 @@ def _gebv_table(session: Session, run_id: int, variable_ids: tuple[int, ...]) ->
         stmt = select(Prediction.accession_id, Prediction.gebv, Prediction.reliability)
         stmt = stmt.where(Prediction.model_run_id == run_id, Prediction.variable_id == v)
         rows = session.execute(stmt).all()
-        acc, gebv, rel = zip(*rows, strict=True) if rows else ((), (), ())
-        columns.append(
-            (np.array(acc, dtype=np.int64), np.array(gebv, dtype=float), np.array(rel, dtype=float))
-        )  # fmt: skip  (None -> NaN)
+        acc_t, gebv_t, rel_t = zip(*rows, strict=True) if rows else ((), (), ())
+        arrays = (np.array(acc_t, np.int64), np.array(gebv_t, float), np.array(rel_t, float))
+        columns.append(arrays)  # a None reliability becomes NaN
     ids = np.unique(np.concatenate([c[0] for c in columns])) if columns else np.array([], int)
     gebv = np.full((ids.size, len(variable_ids)), np.nan)
     rel = np.full((ids.size, len(variable_ids)), np.nan)
