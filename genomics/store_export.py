@@ -31,7 +31,7 @@ from breedhub.genomics.store_layout import (
     SAMPLES,
     _dosage,
 )
-from breedhub.genomics.store_read import _contig_ranges, _open_store, _text
+from breedhub.genomics.store_read import _contig_ranges, open_store, store_text
 
 #: zlib level of exported VCFs. On an 83 MB VCF of 200 x 100,000 diploid SNPs: level 1
 #: took 0.9 s (12.4 MB), 4 took 1.8 s (9.1 MB), bgzip's default 6 took 7.6 s (8.1 MB).
@@ -121,8 +121,8 @@ def store_to_vcf(h5: str | os.PathLike[str], out_vcf: str | os.PathLike[str]) ->
         raise ValueError(f"out_vcf must end in .vcf.gz (it is bgzipped), not {out_vcf.name!r}")
     import pysam
 
-    with _open_store(h5) as f:
-        samples = list(_text(f[SAMPLES][:]))
+    with open_store(h5) as f:
+        samples = list(store_text(f[SAMPLES][:]))
         contigs = _contig_ranges(f)
         reference = str(f.attrs.get("reference", ""))
         head = ["##fileformat=VCFv4.3", f"##source=breedhub {__version__}"]
@@ -142,11 +142,17 @@ def store_to_vcf(h5: str | os.PathLike[str], out_vcf: str | os.PathLike[str]) ->
             with pysam.BGZFile(str(tmp), f"wb{_BGZF_LEVEL}") as out:  # type: ignore[call-arg]
                 out.write(("\n".join(head) + "\n").encode())
                 for i, j in _chunks_of(f):
-                    chrom, pos = _text(f[CHROM][i:j]), f[POS][i:j]
+                    chrom, pos = store_text(f[CHROM][i:j]), f[POS][i:j]
                     csi = csi or int(pos.max(initial=0)) >= 2**29
-                    ids = _text(f[ID][i:j]) if ID in f else np.full(j - i, ".", dtype=object)
-                    refs = _text(f[REF][i:j]) if REF in f else np.full(j - i, "N", dtype=object)
-                    alts = _text(f[ALT][i:j]) if ALT in f else np.full((j - i, 1), "", dtype=object)
+                    ids = store_text(f[ID][i:j]) if ID in f else np.full(j - i, ".", dtype=object)
+                    refs = (
+                        store_text(f[REF][i:j]) if REF in f else np.full(j - i, "N", dtype=object)
+                    )
+                    alts = (
+                        store_text(f[ALT][i:j])
+                        if ALT in f
+                        else np.full((j - i, 1), "", dtype=object)
+                    )
                     if alts.ndim == 1:
                         alts = alts[:, None]
                     qual = f[QUAL][i:j] if QUAL in f else np.full(j - i, np.nan)
@@ -223,7 +229,7 @@ def store_to_plink(h5: str | os.PathLike[str], out_prefix: str | os.PathLike[str
     prefix = Path(out_prefix)
     if prefix.suffix == ".bed":
         prefix = prefix.with_suffix("")
-    with _open_store(h5) as f:
+    with open_store(h5) as f:
         path = Path(h5)
         ploidy = int(f.attrs.get("ploidy", f[GT].shape[2]))
         if ploidy > 2:
@@ -233,7 +239,7 @@ def store_to_plink(h5: str | os.PathLike[str], out_prefix: str | os.PathLike[str
                 f"dosages 0-{ploidy}; export a VCF (store_to_vcf) or read the store itself "
                 "(read_dosages)",
             )
-        samples = list(_text(f[SAMPLES][:]))
+        samples = list(store_text(f[SAMPLES][:]))
         spaced = [s for s in samples if re.search(r"\s", s)]
         if spaced:
             raise InputFileError(
@@ -243,7 +249,7 @@ def store_to_plink(h5: str | os.PathLike[str], out_prefix: str | os.PathLike[str
         if ALT in f and f[ALT].ndim == 2 and f[ALT].shape[1] > 1:  # check before writing
             first, count = None, 0
             for i, j in _chunks_of(f):
-                multi = np.flatnonzero(_text(f[ALT][i:j, 1]) != "")
+                multi = np.flatnonzero(store_text(f[ALT][i:j, 1]) != "")
                 if multi.size and first is None:
                     first = i + int(multi[0])
                 count += multi.size
@@ -253,7 +259,7 @@ def store_to_plink(h5: str | os.PathLike[str], out_prefix: str | os.PathLike[str
                     f"{count} variants have more than one ALT allele, which PLINK 1 cannot "
                     "hold: split them (bcftools norm -m-) before making the store, or "
                     "export a VCF",
-                    record=f"variant {first + 1} ({_text(f[CHROM][first : first + 1])[0]}"
+                    record=f"variant {first + 1} ({store_text(f[CHROM][first : first + 1])[0]}"
                     f":{f[POS][first]})",
                 )
         code = _BED_CODE[ploidy]
@@ -271,10 +277,16 @@ def store_to_plink(h5: str | os.PathLike[str], out_prefix: str | os.PathLike[str
                     c = np.pad(c, ((0, 0), (0, pad))).reshape(j - i, -1, 4)
                     packed = c[:, :, 0] | c[:, :, 1] << 2 | c[:, :, 2] << 4 | c[:, :, 3] << 6
                     bed.write(packed.astype(np.uint8).tobytes())
-                    chrom, pos = _text(f[CHROM][i:j]), f[POS][i:j].tolist()
-                    ids = _text(f[ID][i:j]) if ID in f else np.full(j - i, "", dtype=object)
-                    refs = _text(f[REF][i:j]) if REF in f else np.full(j - i, "0", dtype=object)
-                    alts = _text(f[ALT][i:j]) if ALT in f else np.full((j - i, 1), "", dtype=object)
+                    chrom, pos = store_text(f[CHROM][i:j]), f[POS][i:j].tolist()
+                    ids = store_text(f[ID][i:j]) if ID in f else np.full(j - i, "", dtype=object)
+                    refs = (
+                        store_text(f[REF][i:j]) if REF in f else np.full(j - i, "0", dtype=object)
+                    )
+                    alts = (
+                        store_text(f[ALT][i:j])
+                        if ALT in f
+                        else np.full((j - i, 1), "", dtype=object)
+                    )
                     alts = alts.reshape(j - i, -1)
                     lines = []
                     for k in range(j - i):

@@ -37,7 +37,8 @@ if TYPE_CHECKING:
     from breedhub.genomics.genotypes import Genotypes
 
 
-def _open_store(h5: str | os.PathLike[str]) -> h5py.File:
+def open_store(h5: str | os.PathLike[str]) -> h5py.File:
+    """Open a genotype store for reading; a missing, non-HDF5 or incomplete file is named."""
     path = Path(h5)
     if not path.is_file():
         raise InputFileError(path, "no such file")
@@ -52,7 +53,8 @@ def _open_store(h5: str | os.PathLike[str]) -> h5py.File:
     return f
 
 
-def _text(values: np.ndarray) -> np.ndarray:
+def store_text(values: np.ndarray) -> np.ndarray:
+    """An HDF5 string column (bytes or str) as Python strings, same shape."""
     out = np.asarray(values, dtype=object)
     return np.array(
         [v.decode() if isinstance(v, bytes) else str(v) for v in out.ravel()], dtype=object
@@ -75,7 +77,7 @@ def _contig_ranges(f: h5py.File) -> dict[str, dict[str, Any]]:
     step = ds.chunks[0] if ds.chunks else 65_536
     current: str | None = None
     for i in range(0, n, step):
-        chrom = _text(ds[i : i + step])
+        chrom = store_text(ds[i : i + step])
         bounds = np.flatnonzero(np.r_[True, chrom[1:] != chrom[:-1]])
         for a, b in zip(bounds.tolist(), np.r_[bounds[1:], chrom.size].tolist(), strict=True):
             name = str(chrom[a])
@@ -118,7 +120,7 @@ def store_info(h5: str | os.PathLike[str]) -> StoreInfo:
     >>> i.samples, i.n_variants, i.ploidy, i.species, list(i.contigs)
     (['a', 'b'], 2, 6, 'triticum_aestivum', ['1', '2'])
     """
-    with _open_store(h5) as f:
+    with open_store(h5) as f:
         attrs = f.attrs
         provenance = attrs.get("provenance", "{}")
         try:
@@ -127,7 +129,7 @@ def store_info(h5: str | os.PathLike[str]) -> StoreInfo:
             prov = {"text": str(provenance)}
         return StoreInfo(
             path=Path(h5),
-            samples=list(_text(f[SAMPLES][:])),
+            samples=list(store_text(f[SAMPLES][:])),
             n_variants=int(f[POS].shape[0]),
             ploidy=int(attrs.get("ploidy", f[GT].shape[2])),
             species=str(attrs.get("species", "")),
@@ -220,8 +222,8 @@ def read_dosages(
         raise TypeError(f"region must be a str like 'chr2:1000-5000', not {type(region).__name__}")
     if isinstance(samples, str):
         raise TypeError("samples must be a list of names, not one str")
-    with _open_store(h5) as f:
-        names = list(_text(f[SAMPLES][:]))
+    with open_store(h5) as f:
+        names = list(store_text(f[SAMPLES][:]))
         if samples is None:
             cols: np.ndarray | slice = slice(None)
             order = None
@@ -248,9 +250,9 @@ def read_dosages(
             D = _dosage(f[GT][i:j, cols]) if j > i else np.empty((0, len(sample_ids)), np.int8)
         if order is not None:
             D = D[:, order]
-        contig = _text(f[CHROM][i:j])
+        contig = store_text(f[CHROM][i:j])
         position = f[POS][i:j].astype(np.int64)
-        ids = _text(f[ID][i:j]) if ID in f else np.full(j - i, "", dtype=object)
+        ids = store_text(f[ID][i:j]) if ID in f else np.full(j - i, "", dtype=object)
         ploidy = int(f.attrs.get("ploidy", f[GT].shape[2]))
     markers = [
         m if m not in ("", ".") else f"{c}:{p}"

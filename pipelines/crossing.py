@@ -61,6 +61,7 @@ import numpy as np
 
 from breedhub.genomics.exceptions import InputFileError
 from breedhub.genomics.store_layout import CHROM, DOSAGE, GT, POS, SAMPLES
+from breedhub.genomics.store_read import open_store, store_text
 from breedhub.pipelines.exceptions import PipelineError
 from breedhub.predict.crosses import rank_crosses, usefulness
 from breedhub.predict.pedigree import a_matrix, prepare_pedigree
@@ -146,24 +147,6 @@ class StoreView:
         return int(self.pos.shape[0])
 
 
-def _text(values: np.ndarray) -> np.ndarray:
-    return np.array([v.decode() if isinstance(v, bytes) else str(v) for v in values], dtype=object)
-
-
-def _open(path: Path) -> h5py.File:
-    if not path.is_file():
-        raise InputFileError(path, "no such file: the genotype store is missing")
-    try:
-        f = h5py.File(path, "r")
-    except OSError as exc:
-        raise InputFileError(path, f"not an HDF5 file: {exc}") from None
-    missing = [p for p in (SAMPLES, CHROM, POS, GT) if p not in f]
-    if missing:
-        f.close()
-        raise InputFileError(path, f"not a genotype store: no {', '.join(missing)}")
-    return f
-
-
 def _dosage_rows(f: h5py.File, i: int, j: int, cols: Any) -> np.ndarray:
     """int8 dosages of variants i..j (rows) and the columns ``cols``, -1 missing."""
     if DOSAGE in f:
@@ -198,9 +181,9 @@ def store_view(path: str | os.PathLike[str]) -> StoreView:
     key = ("view", str(p.resolve()), st.st_mtime_ns, st.st_size)
 
     def make() -> StoreView:
-        with _open(p) as f:
-            samples = tuple(str(s) for s in _text(f[SAMPLES][:]))
-            chrom = _text(f[CHROM][:])
+        with open_store(p) as f:
+            samples = tuple(str(s) for s in store_text(f[SAMPLES][:]))
+            chrom = store_text(f[CHROM][:])
             pos = np.asarray(f[POS][:], dtype=np.int64)
             ploidy = int(f.attrs.get("ploidy", f[GT].shape[2]))
             total = np.zeros(pos.shape[0])
@@ -245,7 +228,7 @@ def parent_dosages(view: StoreView, samples: Sequence[str]) -> np.ndarray:
         )
     wanted = np.array([view.column[s] for s in samples], dtype=np.int64)
     cols = np.unique(wanted)
-    with _open(Path(view.path)) as f:
+    with open_store(view.path) as f:
         D = _dosage_rows(f, 0, view.n_variants, cols)  # h5py reads increasing columns
     X = D[:, np.searchsorted(cols, wanted)].T.astype(np.float64)
     gaps = X < 0
@@ -302,7 +285,7 @@ def marker_effects(
         cols = np.nonzero(keep)[0]
         Z = np.zeros((ids.shape[0], view.n_variants))
         counts = np.bincount(row_of, minlength=ids.shape[0]).astype(np.float64)
-        with _open(Path(view.path)) as f:
+        with open_store(view.path) as f:
             for i in range(0, view.n_variants, _ROWS):
                 j = min(i + _ROWS, view.n_variants)
                 d = _dosage_rows(f, i, j, cols).T.astype(np.float64)  # samples x block

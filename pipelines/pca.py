@@ -140,7 +140,9 @@ def store_pca(
         names = [s.decode() if isinstance(s, bytes) else str(s) for s in f[SAMPLES][:]]
         ds = f[DOSAGE] if DOSAGE in f else f[GT]
         n_variants, n_samples = int(ds.shape[0]), int(ds.shape[1])
-        ploidy = int(f.attrs.get("ploidy", f[GT].shape[2] if GT in f else 2))
+        if "ploidy" not in f.attrs and GT not in f:  # never a silent diploid
+            raise InputFileError(p, "no ploidy: the store has no ploidy attribute and no GT")
+        ploidy = int(f.attrs["ploidy"] if "ploidy" in f.attrs else f[GT].shape[2])
         if n_samples != len(names):
             raise InputFileError(p, f"{len(names)} sample names for {n_samples} genotype columns")
         if n_samples > max_samples:
