@@ -194,7 +194,7 @@ def heartbeat(session: Session, job_id: int) -> bool:
     return bool(wanted)
 
 
-def append_log(session: Session, job_id: int, text: str, *, progress: float | None = None) -> None:
+def append_log(session: Session, job_id: int, text: str, *, progress: float | None = None) -> bool:
     """Add ``text`` (a line or more) to a job's log, keeping its last :data:`MAX_LOG_CHARS`.
 
     Parameters
@@ -207,14 +207,20 @@ def append_log(session: Session, job_id: int, text: str, *, progress: float | No
         What to add; a newline is added if missing.
     progress
         The job's new progress, 0 to 1, if given.
+
+    Returns
+    -------
+    bool
+        Whether someone asked to cancel the job (read in the same round trip).
     """
     job = session.get(Job, job_id)
     if job is None:
-        return
+        return False
     line = text if text.endswith("\n") else text + "\n"
     job.log = ((job.log or "") + line)[-MAX_LOG_CHARS:]
     if progress is not None:
         job.progress = min(max(float(progress), 0.0), 1.0)
+    return bool(job.cancel_requested)
 
 
 def finish_job(

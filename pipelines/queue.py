@@ -310,8 +310,8 @@ def run_job(engine: Engine, settings: Settings, job_id: int) -> dict[str, Any]:
 
         def log(line: str, progress: float | None = None) -> None:
             with transaction(engine) as s:
-                append_log(s, job_id, line, progress=progress)
-            if beat.cancel.is_set() or _cancel_requested(engine, job_id):
+                wanted = append_log(s, job_id, line, progress=progress)
+            if wanted or beat.cancel.is_set():
                 raise JobCancelled(f"job {job_id} was cancelled")
 
         try:
@@ -329,15 +329,6 @@ def run_job(engine: Engine, settings: Settings, job_id: int) -> dict[str, Any]:
     with transaction(engine) as s:
         finish_job(s, job_id, status="done", result=result)
     return {"status": "done", **result}
-
-
-def _cancel_requested(engine: Engine, job_id: int) -> bool:
-    from breedhub.germplasm.db import transaction
-    from breedhub.germplasm.jobs import get_job
-
-    with transaction(engine) as s:
-        job = get_job(s, job_id)
-        return bool(job is not None and job.cancel_requested)
 
 
 def _handler_key(kind: str) -> str:
