@@ -10,13 +10,16 @@ error handlers. Blueprints:
     page (usable without JavaScript).
 ``api``
     JSON under ``/api/v1`` for scripts: the same search and accession detail.
+``brapi``
+    The BrAPI v2.1 server under ``/brapi/v2`` (:mod:`web.brapi`).
 ``auth``
     Login and logout; tokens, CSRF and rate limits for every blueprint
     (:mod:`web.auth`).
 
 Any :class:`~breedhub.base.errors.BreedhubError` raised by a view becomes a JSON
-error ``{"error": {"type", "message", "details"}}`` under ``/api`` and
-``/brapi``, or an HTML error page elsewhere, with the exception's
+error ``{"error": {"type", "message", "details"}}`` under ``/api`` (under
+``/brapi`` the JSON string the BrAPI specification gives), or an HTML error
+page elsewhere, with the exception's
 ``http_status``; any other exception is logged and answered with a plain 500
 error in the same shapes: users never see a traceback.
 
@@ -28,6 +31,7 @@ route, so an id beyond that range is simply not found (404).
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import secrets
 from collections.abc import Mapping
@@ -108,6 +112,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         admin,
         api,
         auth,
+        brapi,
         crosses,
         dashboard,
         i18n,
@@ -120,7 +125,18 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     auth.init_app(app)
     i18n.init_app(app)
-    for module in (portal, api, dashboard, predictions, selection, crosses, runs, jobs, admin):
+    for module in (
+        portal,
+        api,
+        brapi,
+        dashboard,
+        predictions,
+        selection,
+        crosses,
+        runs,
+        jobs,
+        admin,
+    ):
         app.register_blueprint(module.bp)
 
     app.register_error_handler(BreedhubError, _handle_breedhub_error)
@@ -138,10 +154,17 @@ def wants_json() -> bool:
 def _error_response(
     status: int, kind: str, message: str, details: list[dict[str, object]], title: str
 ) -> tuple[Response | str, int]:
-    if wants_json():
-        body = {"error": {"type": kind, "message": message, "details": details}}
-        return jsonify(body), status
-    return render_template("error.html", status=status, title=title, message=message), status
+    if request.path == "/brapi" or request.path.startswith("/brapi/"):
+        # The BrAPI specification's error body is a JSON string.
+        stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        response = jsonify(f"ERROR - {stamp} - {message}")
+    elif wants_json():
+        response = jsonify({"error": {"type": kind, "message": message, "details": details}})
+    else:
+        return render_template("error.html", status=status, title=title, message=message), status
+    if status == 401:  # RFC 6750: say how to authenticate
+        response.headers["WWW-Authenticate"] = 'Bearer realm="breedhub"'
+    return response, status
 
 
 def _handle_breedhub_error(exc: BreedhubError) -> tuple[Response | str, int]:
