@@ -446,6 +446,10 @@ class DataFile(Base):
     institute_id: Mapped[int | None] = mapped_column(ForeignKey("institute.id"))
     uploaded_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_now)
+    read_number: Mapped[int | None] = mapped_column(Integer)  # 1 or 2 of a read pair
+    library: Mapped[str] = mapped_column(String(200), default="")
+    platform: Mapped[str] = mapped_column(String(100), default="")
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("upload_batch.id"))
 
 
 class GenotypeDataset(Base):
@@ -685,3 +689,7 @@ __all__ = [
     "Trial",
     "User",
 ]
+
+
+# Tables kept in modules of their own, on the same metadata (imported last: they import this).
+from breedhub.germplasm import models_exchange, models_uploads  # noqa: E402, F401
