@@ -12,6 +12,9 @@ error handlers. Blueprints:
     JSON under ``/api/v1`` for scripts: the same search and accession detail.
 ``brapi``
     The BrAPI v2.1 server under ``/brapi/v2`` (:mod:`web.brapi`).
+``uploads``, ``batches``
+    Resumable uploads (tus 1.0) under ``/api/v1/uploads``; upload batches
+    (a sample sheet and its files), their API and pages.
 ``auth``
     Login and logout; tokens, CSRF and rate limits for every blueprint
     (:mod:`web.auth`).
@@ -112,6 +115,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         admin,
         api,
         auth,
+        batches,
         brapi,
         crosses,
         dashboard,
@@ -121,6 +125,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         predictions,
         runs,
         selection,
+        uploads,
     )
 
     auth.init_app(app)
@@ -129,6 +134,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         portal,
         api,
         brapi,
+        uploads,
+        batches,
         dashboard,
         predictions,
         selection,
