@@ -19,7 +19,10 @@ CHROMIUM = Path(os.environ.get("BREEDHUB_CHROMIUM", "/usr/bin/chromium"))
 CHROMEDRIVER = Path(os.environ.get("BREEDHUB_CHROMEDRIVER", "/usr/bin/chromedriver"))
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
-pytestmark = [pytest.mark.browser, pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.parametrize("db_url", ["sqlite", "postgresql"], indirect=True),
+]
 
 
 @pytest.fixture

@@ -11,8 +11,8 @@ log out through the header's button.
 
 Each main page is saved as ``portal-<page>.png`` in the test's directory,
 and into ``docs/`` when ``BREEDHUB_SCREENSHOTS=docs`` (``scripts/screenshots.py``).
-The data is a real small programme (:mod:`tests.web._journey_data`). SQLite
-only, like ``test_browser.py``, whose Chromium and server fixtures it reuses.
+The data is a real small programme (:mod:`tests.web._journey_data`). On SQLite and
+PostgreSQL, like ``test_browser.py``, whose Chromium and server fixtures it reuses.
 """
 
 from __future__ import annotations
@@ -31,7 +31,10 @@ from breedhub.web.db import get_engine
 from tests.web import test_browser
 from tests.web._journey_data import DATASET, RUN_NAME, Journey, setup_programme
 
-pytestmark = [pytest.mark.browser, pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.parametrize("db_url", ["sqlite", "postgresql"], indirect=True),
+]
 
 #: Chromium and the app's server, the fixtures of test_browser.py
 browser, server = test_browser.browser, test_browser.server
