@@ -240,6 +240,21 @@ def get_user(session: Session, user_id: int) -> User:
     return user
 
 
+def user_by_name(session: Session, username: str) -> User:
+    """The user called ``username`` (as typed at login).
+
+    Raises
+    ------
+    NotFoundError
+        If there is none.
+    """
+    _check_text("username", username, 200)
+    user = session.scalars(select(User).where(User.username == username.strip())).first()
+    if user is None:
+        raise NotFoundError(f"no user called {username[:40]!r}")
+    return user
+
+
 def list_users(session: Session) -> list[UserSummary]:
     """Every user, by username, with institute and last token use (the admin page's table)."""
     last = (

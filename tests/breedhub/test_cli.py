@@ -140,3 +140,27 @@ def test_commands__refuse_an_uninitialised_database(tmp_path, monkeypatch):
     monkeypatch.setenv("BREEDHUB_DATABASE_URL", f"sqlite:///{tmp_path / 'none.sqlite'}")
     r = CliRunner().invoke(main, ["germplasm", "search"])
     assert r.exit_code == 1 and "run `breedhub init`" in r.stderr
+
+
+def test_user__list_set_role_deactivate_and_password(cli, db_url):
+    cli("user", "add", "root", "--role", "admin", "--password", "first-password-1")
+    cli("user", "add", "ana", "--role", "breeder")
+    cli("user", "set-role", "ana", "bioinformatician")
+    cli("user", "deactivate", "ana")
+    rows = {r["username"]: r for r in json.loads(cli("user", "list", "--json").output)}
+    assert rows["ana"]["role"] == "bioinformatician" and rows["ana"]["active"] is False
+    assert "ana" in cli("user", "list").output
+    cli("user", "activate", "ana")
+    cli("user", "password", "root", "--password", "second-password-2")
+    from breedhub.germplasm import make_engine, transaction
+    from breedhub.germplasm.users import check_password, user_by_name
+
+    with transaction(make_engine(db_url)) as s:
+        root = user_by_name(s, "root")
+        assert check_password(root.password_hash, "second-password-2")
+        assert user_by_name(s, "ana").active
+    # the only admin cannot be demoted or deactivated; an unknown user is named
+    r = cli("user", "set-role", "root", "breeder", ok=False)
+    assert r.exit_code == 1 and "admin" in r.stderr
+    r = cli("user", "deactivate", "nobody", ok=False)
+    assert "nobody" in r.stderr
