@@ -41,7 +41,7 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
-from flask_limiter import Limiter
+from flask_limiter import ApplicationLimit, Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 from flask_wtf import FlaskForm
@@ -82,10 +82,29 @@ def _caller_limit() -> str:
     return str(current_app.config[key])
 
 
+def _anonymous_site_limit() -> str:
+    from flask import current_app
+
+    return str(current_app.config["RATELIMIT_ANONYMOUS_SITE"])
+
+
+def _not_anonymous_traffic() -> bool:
+    return request.endpoint == "static" or current_viewer().authenticated
+
+
 limiter = Limiter(
     key_func=_rate_key,
     default_limits=[_caller_limit],
     default_limits_exempt_when=lambda: request.endpoint == "static",
+    # One budget shared by every anonymous caller, whatever their addresses:
+    # a crawler farm cannot crowd out the breeders who are logged in.
+    application_limits=[
+        ApplicationLimit(
+            _anonymous_site_limit,
+            key_function=lambda: "anonymous",  # one count for all, not per address
+            exempt_when=_not_anonymous_traffic,
+        )
+    ],
 )
 
 
@@ -262,6 +281,9 @@ def init_app(app: Flask) -> None:
     env = os.environ.get
     app.config.setdefault("RATELIMIT_ANONYMOUS", env("BREEDHUB_RATELIMIT_ANONYMOUS", "300/minute"))
     app.config.setdefault("RATELIMIT_USER", env("BREEDHUB_RATELIMIT_USER", "3000/minute"))
+    app.config.setdefault(
+        "RATELIMIT_ANONYMOUS_SITE", env("BREEDHUB_RATELIMIT_ANONYMOUS_SITE", "6000/minute")
+    )
     # memory:// counts per process; several gunicorn workers should share Redis.
     app.config.setdefault("RATELIMIT_STORAGE_URI", env("BREEDHUB_RATELIMIT_STORAGE", "memory://"))
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)

@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from breedhub.germplasm import transaction
 from breedhub.germplasm.models import ApiToken, Institute, Job, User
-from breedhub.germplasm.users import create_token, hash_token
+from breedhub.germplasm.users import add_user, create_token, hash_token
 from breedhub.web import create_app
 from breedhub.web.db import get_engine
 from tests.web.conftest import bearer, csrf_token, login, populate
@@ -257,7 +257,6 @@ def limited_app(db_url) -> Iterator[Flask]:
 
 @pytest.fixture
 def limited_accounts(limited_app) -> dict[str, str]:
-    from breedhub.germplasm.users import add_user
 
     populate(limited_app)
     tokens = {}
@@ -300,6 +299,30 @@ def test_rate_limit__a_user_has_their_own_count(limited_app, limited_accounts):
     # another user is counted apart
     other = limited_accounts["bio"]
     assert client.get("/api/v1/germplasm", headers=bearer(other)).status_code == 200
+
+
+def test_rate_limit__anonymous_callers_share_one_site_budget(db_url):
+    """Ten addresses, four calls each, against a site budget of 12 anonymous calls a minute."""
+    app = create_app({"DATABASE_URL": db_url, "TESTING": True, "RATELIMIT_ENABLED": True,
+                      "RATELIMIT_ANONYMOUS": "100 per minute",
+                      "RATELIMIT_ANONYMOUS_SITE": "12 per minute"})  # fmt: skip
+    try:
+        populate(app)
+        with transaction(get_engine(app)) as s:
+            token, _ = create_token(
+                s, add_user(s, "bea", role="breeder", institute="PHL001").username
+            )
+        client = app.test_client()
+        codes = [
+            client.get("/api/v1/germplasm", environ_base={"REMOTE_ADDR": f"10.0.0.{i}"}).status_code
+            for i in range(10)
+            for _ in range(4)
+        ]
+        assert codes.count(200) == 12 and codes.count(429) == 28
+        # a breeder with a token is not held back by the anonymous crowd
+        assert client.get("/api/v1/germplasm", headers=bearer(token)).status_code == 200
+    finally:
+        get_engine(app).dispose()
 
 
 def test_rate_limit__logged_in_pages_counted_per_user(limited_app, limited_accounts):
