@@ -515,7 +515,12 @@ def _write(session: Session, df: pl.DataFrame, report: ImportReport) -> None:
 
 
 def refresh_trait_summary(session: Session, accession_ids: list[int]) -> None:
-    """Recompute n, mean, min and max per variable for these accessions."""
+    """Recompute n, mean, min and max per variable for these accessions.
+
+    Only observations of public trials count: the summaries are shown to
+    everyone (search filters, accession pages), and a restricted trial's
+    data must not reach people outside its institute through them.
+    """
     for part in chunked(accession_ids, 5000):
         session.execute(delete(TraitSummary).where(TraitSummary.accession_id.in_(part)))
         agg = (
@@ -527,7 +532,10 @@ def refresh_trait_summary(session: Session, accession_ids: list[int]) -> None:
                 func.min(Observation.numeric_value),
                 func.max(Observation.numeric_value),
             )
-            .where(Observation.accession_id.in_(part))
+            .join(ObservationUnit, ObservationUnit.id == Observation.observation_unit_id)
+            .join(Study, Study.id == ObservationUnit.study_id)
+            .join(Trial, Trial.id == Study.trial_id)
+            .where(Observation.accession_id.in_(part), Trial.visibility == "public")
             .group_by(Observation.accession_id, Observation.variable_id)
         )
         session.execute(

@@ -125,3 +125,23 @@ def test_import_observations__unknown_wide_column(stocked, tmp_path):
         ValidationError, match="not a design column nor a known observation variable"
     ):
         import_observations(stocked, f)
+
+
+def test_refresh_trait_summary__leaves_out_restricted_trials(stocked):
+    from breedhub.germplasm import transaction
+    from breedhub.germplasm.models import Trial
+    from breedhub.germplasm.phenotypes import refresh_trait_summary
+
+    import_observations(stocked, WIDE)
+    tall = AccessionQuery(traits=[TraitRange("PlantHeight_cm", 0, 1e9)])
+    with session_factory(stocked)() as s:
+        ids = list(s.scalars(select(TraitSummary.accession_id).distinct()))
+        assert ids and search_accessions(s, tall).total == 3
+    with transaction(stocked) as s:
+        s.scalars(select(Trial)).one().visibility = "restricted"
+        s.flush()
+        refresh_trait_summary(s, ids)
+    with session_factory(stocked)() as s:
+        assert s.scalars(select(TraitSummary)).all() == []
+        # the search's trait filter, seen by anyone, no longer finds them either
+        assert search_accessions(s, tall).total == 0
