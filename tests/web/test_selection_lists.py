@@ -215,6 +215,8 @@ def test_show__compares_means_gebvs_and_parents(app, client, world, accounts):
     assert "-4.25" in html  # IR64's GEBV from the world's run
     assert "IR64" in html and "Azucena" in html  # IRAZ-1's parents
     assert "pedigree relationship" in html  # not all genotyped in one store
+    # the cross planner opens on the list's species
+    assert f"/crosses?list={list_id}&amp;species=rice" in html
 
 
 def test_export__csv_and_xlsx_hold_the_candidates(app, client, world, accounts):
