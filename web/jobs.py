@@ -25,6 +25,7 @@ from breedhub.germplasm.models import JOB_STATES, Job
 from breedhub.web.auth import current_viewer, require
 from breedhub.web.db import get_session
 from breedhub.web.exceptions import InvalidParameterError
+from breedhub.web.search import page_number
 
 bp = Blueprint("jobs", __name__)
 
@@ -41,12 +42,9 @@ def _visible_job(job_id: int, viewer: Viewer) -> Job:
 @bp.get("/jobs")
 def jobs() -> ResponseReturnValue:
     status = request.args.get("status", "")
-    raw = request.args.get("page", "1")
     if status and status not in JOB_STATES:
         raise InvalidParameterError("status", f"one of {', '.join(JOB_STATES)}", status[:40])
-    if not raw.isascii() or not raw.isdigit() or len(raw) > 6 or int(raw) < 1:
-        raise InvalidParameterError("page", "must be a whole number from 1 to 999999", raw[:40])
-    page = int(raw)
+    page = page_number(request.args)
     rows, total = visible_jobs(
         get_session(), current_viewer(), status=status or None,
         limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE,

@@ -31,20 +31,13 @@ from breedhub.germplasm.queries_registry import list_species
 from breedhub.web.auth import current_viewer, require
 from breedhub.web.db import get_engine, get_session
 from breedhub.web.exceptions import InvalidParameterError
-from breedhub.web.search import check_text
+from breedhub.web.search import check_text, page_number
 
 bp = Blueprint("runs", __name__)
 
 PAGE_SIZE = 25
 #: What the form offers; ``best`` cross-validates gblup, rkhs and bayesb per trait.
 METHODS = ("gblup", "rrblup", "rkhs", "bayesb", "bayescpi", "bl", "best")
-
-
-def _page() -> int:
-    raw = request.args.get("page", "1")
-    if not raw.isascii() or not raw.isdigit() or len(raw) > 6 or int(raw) < 1:
-        raise InvalidParameterError("page", "must be a whole number from 1 to 999999", raw[:40])
-    return int(raw)
 
 
 @bp.get("/runs")
@@ -54,7 +47,7 @@ def runs() -> ResponseReturnValue:
     keys = {s.key for s in species}
     error = None
     try:
-        page = _page()
+        page = page_number(request.args)
         chosen = check_text("species", request.args.get("species", ""), max_length=50)
         if chosen and chosen not in keys:
             raise InvalidParameterError("species", f"unknown species {chosen!r}", chosen)

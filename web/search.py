@@ -125,6 +125,17 @@ def _float(args: Mapping[str, str], name: str) -> float | None:
     return value
 
 
+def page_number(args: Mapping[str, str], *, high: int = 999_999) -> int:
+    """The ``page`` parameter of a paged list (1 when absent): ASCII digits, 1 to ``high``."""
+    page = _int(args, "page", 1)
+    assert page is not None
+    if not 1 <= page <= high:
+        raise InvalidParameterError(
+            "page", f"must be a whole number from 1 to {high}", _shown(str(page))
+        )
+    return page
+
+
 def _paging(args: Mapping[str, str], max_page_size: int) -> tuple[int, int]:
     """``page`` and ``page_size``, checked against :data:`MAX_PAGE` and ``max_page_size``."""
     page = _int(args, "page", 1)
