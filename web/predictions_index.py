@@ -65,6 +65,7 @@ from breedhub.web.auth import current_viewer, require
 from breedhub.web.db import get_session
 from breedhub.web.exceptions import InvalidParameterError
 from breedhub.web.predictions import (
+    add_to_list_form,
     bp,
     chosen_run,
     chosen_species,
@@ -323,6 +324,7 @@ def _render(
         n_pages=n_pages,
         pages=page_window(page, n_pages),
         values=values,
+        add_form=add_to_list_form(viewer),
     )
     return render_template("predictions/index.html", **context)
 

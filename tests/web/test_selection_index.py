@@ -345,3 +345,20 @@ def test_save_index__bad_form_refused(client, data, accounts, fields, status):
 def test_save_index__restricted_run_of_another_institute_404(client, data, accounts):
     login(client, "bea")
     assert _save(client, data, run=str(data.secret_run_id)).status_code == 404
+
+
+def test_index_page__ticked_candidates_go_into_a_list(client, data, accounts):
+    query = {"weight.GrainYield_t_ha": "1", "page_size": 100}
+    assert 'name="accession"' not in _index(client, run=data.run_id, **query).text
+    login(client, "bea")
+    html = _index(client, run=data.run_id, **query).text
+    form = html.split('action="/lists/add"', 1)[1].split("</form>", 1)[0]
+    ticks = re.findall(r'name="accession" value="(\d+)"', form)
+    assert len(ticks) == len(_order(html)) and int(ticks[0]) in data.accession_ids
+    top = ticks[:3]
+    resp = client.post(
+        "/lists/add",
+        data={"csrf_token": csrf_token(client, "/lists"), "name": "Index top 3", "accession": top},
+    )
+    assert resp.status_code == 302
+    assert client.get("/lists").text.count("Index top 3") >= 1
