@@ -261,8 +261,9 @@ def finish_job(
 def request_cancel(session: Session, job_id: int) -> str:
     """Cancel a queued job at once, or ask a running one to stop; return its status.
 
-    A running job stops at its next checkpoint (between traits of a model
-    fit), before anything is published.
+    A running model fit stops at its next checkpoint (between traits),
+    before anything is published; a running workflow's Snakemake is stopped
+    within a heartbeat (a few seconds), mid-rule.
 
     Parameters
     ----------

@@ -315,13 +315,19 @@ def run_job(engine: Engine, settings: Settings, job_id: int) -> dict[str, Any]:
                 raise JobCancelled(f"job {job_id} was cancelled")
 
         try:
-            result = _HANDLERS[_handler_key(kind)](engine, settings, job_id, parameters, owner, log)
+            handler = _HANDLERS[_handler_key(kind)]
+            result = handler(engine, settings, job_id, parameters, owner, log, beat.cancel)
         except JobCancelled:
             with transaction(engine) as s:
                 append_log(s, job_id, "cancelled: stopped before publishing anything")
                 finish_job(s, job_id, status="cancelled", error="cancelled by a user")
             return {"status": "cancelled"}
         except Exception as exc:
+            if beat.cancel.is_set():  # a workflow stopped on the cancel, mid-rule
+                with transaction(engine) as s:
+                    append_log(s, job_id, "cancelled: the workflow was stopped")
+                    finish_job(s, job_id, status="cancelled", error="cancelled by a user")
+                return {"status": "cancelled"}
             with transaction(engine) as s:
                 append_log(s, job_id, "".join(traceback.format_exception_only(exc)).strip())
                 finish_job(s, job_id, status="failed", error=str(exc) or type(exc).__name__)
@@ -345,7 +351,9 @@ def _model_run(
     params: dict[str, Any],
     owner: dict[str, Any],
     log: Log,
+    cancel: threading.Event,
 ) -> dict[str, Any]:
+    # ``log`` raises JobCancelled at the next checkpoint (between traits) once ``cancel`` is set.
     from breedhub.pipelines.publish import fit_and_publish
 
     traits = params.get("traits") or None
@@ -385,6 +393,7 @@ def _pipeline(
     params: dict[str, Any],
     owner: dict[str, Any],
     log: Log,
+    cancel: threading.Event,
 ) -> dict[str, Any]:
     from breedhub.germplasm.db import transaction
     from breedhub.germplasm.jobs import update_job
@@ -396,6 +405,7 @@ def _pipeline(
     result = run_workflow(
         str(params["workflow"]), params["config"], engine=engine, home=settings.home,
         cores=int(params.get("cores", 1)), profile=params.get("profile"), job_id=job_id,
+        cancel=cancel,
     )  # fmt: skip
     if not result.ok:
         raise PipelineError(f"workflow {params['workflow']} failed: see the log")

@@ -34,6 +34,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -258,6 +259,18 @@ def _stop(proc: subprocess.Popen[str]) -> None:
             os.killpg(proc.pid, signal.SIGKILL)
 
 
+def _stop_when_set(cancel: threading.Event, proc: subprocess.Popen[str]) -> None:
+    """Stop ``proc`` (see :func:`_stop`) from a watcher thread as soon as ``cancel`` is set."""
+
+    def watch() -> None:
+        while proc.poll() is None:
+            if cancel.wait(0.5):
+                _stop(proc)
+                return
+
+    threading.Thread(target=watch, name=f"stop-snakemake-{proc.pid}", daemon=True).start()
+
+
 def _follow(
     lines: Iterable[str],
     log: TextIO,
@@ -309,6 +322,7 @@ def run_workflow(
     job_id: int | None = None,
     user_id: int | None = None,
     on_output: Callable[[str], None] | None = None,
+    cancel: threading.Event | None = None,
 ) -> RunResult:
     """Check a workflow's config, run it with Snakemake, and record it as a job.
 
@@ -336,6 +350,9 @@ def run_workflow(
         Who asked, for a new job.
     on_output
         Called with each line Snakemake prints.
+    cancel
+        Set by another thread to stop the run: Snakemake and its jobs are
+        stopped at once (SIGTERM to its process group), not at its next line.
 
     Returns
     -------
@@ -411,6 +428,8 @@ def run_workflow(
             if job_id is not None:
                 _update_job(engine, job_id, parameters={**parameters, "snakemake_pid": proc.pid})
             assert proc.stdout is not None
+            if cancel is not None:
+                _stop_when_set(cancel, proc)
             done, total, nothing = _follow(proc.stdout, log, tail, on_output, engine, job_id)
             returncode = proc.wait()
     except BaseException:

@@ -183,3 +183,29 @@ def test_worker__killed_mid_job_leaves_it_failed_with_its_log_and_nothing_publis
     assert "worker running this job stopped" in job.error
     assert "fitting bayesb" in job.log and "worker lost" in job.log
     assert _runs(engine) == 0
+
+
+def test_request_cancel__a_running_workflow_is_stopped_mid_rule(
+    engine, settings, variants_setup, consumer
+):
+    if engine.dialect.name != "sqlite":
+        pytest.skip("stopping Snakemake does not depend on the engine: SQLite only (CI time)")
+    job_id = submit_job(engine, settings, kind="pipeline:variants",
+                        parameters={"workflow": "variants", "config": str(variants_setup)})  # fmt: skip
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:  # until Snakemake itself runs
+        with transaction(engine) as s:
+            if "snakemake_pid" in (get_job(s, job_id).parameters or {}):
+                break
+        time.sleep(0.2)
+    started = time.monotonic()
+    with transaction(engine) as s:
+        assert request_cancel(s, job_id) == "running"
+    job = _wait(engine, job_id, ("cancelled", "done", "failed"), timeout=120)
+    assert job.status == "cancelled", (job.status, job.error)
+    assert "the workflow was stopped" in job.log
+    # within a heartbeat or two, not at the end of the alignment
+    assert time.monotonic() - started < 30
+    pid = job.parameters["snakemake_pid"]
+    with pytest.raises(ProcessLookupError):
+        os.killpg(pid, 0)  # Snakemake and its rules are gone
