@@ -111,7 +111,8 @@ class BrapiClient:
         """
         url = f"{self.base_url}/{path}"
         try:
-            resp = self.http.get(url, params=params, timeout=self.timeout)
+            query = {k: str(v) for k, v in (params or {}).items()}
+            resp = self.http.get(url, params=query, timeout=self.timeout)
         except requests.Timeout:
             raise BrapiFetchError(f"GET {url}: no answer within {self.timeout:g} s") from None
         except requests.RequestException as exc:

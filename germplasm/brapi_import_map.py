@@ -95,7 +95,7 @@ PEDIGREE_FIELDS: dict[str, str] = {
     "ACCENUMB": "germplasmDbId",
     "FEMALE_PARENT": "parents[FEMALE].germplasmDbId",
     "MALE_PARENT": "parents[MALE].germplasmDbId",
-    "CROSS_TYPE": "breedingMethodName",
+    "CROSS_TYPE": "breedingMethodDbId/breedingMethodName",
     "GENERATION": "additionalInfo.generation",
     "CROSS_YEAR": "crossingYear",
     "PEDIGREE": "pedigreeString",
@@ -405,9 +405,13 @@ def pedigree_row(
         for col, pid in (("FEMALE_PARENT", female), ("MALE_PARENT", male))
         if pid and pid not in refs
     ]
-    method = text(node.get("breedingMethodName")).upper().replace(" ", "_").replace("-", "_")
-    extra = node.get("additionalInfo") if isinstance(node.get("additionalInfo"), Mapping) else {}
-    cross = method if method in CROSS_TYPES else text(extra.get("crossType")).upper()
+    info = node.get("additionalInfo")
+    extra: Mapping[str, Any] = info if isinstance(info, Mapping) else {}
+    methods = [
+        text(node.get(k)).upper().replace(" ", "_").replace("-", "_")
+        for k in ("breedingMethodDbId", "breedingMethodName")
+    ]
+    cross = next((m for m in methods if m in CROSS_TYPES), text(extra.get("crossType")).upper())
     if not cross:
         by_kind = {"SELF": "SELF", "CLONAL": "CLONAL", "POPULATION": "OPEN_POLLINATED"}
         cross = next((by_kind[k] for k in ("SELF", "CLONAL", "POPULATION") if k in kinds), "")

@@ -275,7 +275,7 @@ def _accessions(url: str) -> dict[str, dict[str, Any]]:
     return {f"{r['INSTCODE']}:{r['ACCENUMB']}": r for r in df.iter_rows(named=True)}
 
 
-def _pedigrees(url: str) -> dict[str, tuple[str, str, str, int | None, str]]:
+def _pedigrees(url: str) -> dict[str, tuple[str, str, str, str, int | None, str]]:
     from sqlalchemy.orm import aliased
 
     eng = make_engine(url)
@@ -287,6 +287,8 @@ def _pedigrees(url: str) -> dict[str, tuple[str, str, str, int | None, str]]:
                     child.accenumb,
                     fem.accenumb,
                     mal.accenumb,
+                    Pedigree.cross_type,
+                    Pedigree.generation,
                     Pedigree.cross_year,
                     Pedigree.pedigree_string,
                 )
@@ -296,7 +298,7 @@ def _pedigrees(url: str) -> dict[str, tuple[str, str, str, int | None, str]]:
             ).all()
     finally:
         eng.dispose()
-    return {c: (f or "", m or "", "", y, p) for c, f, m, y, p in rows}
+    return {c: (f or "", m or "", t, g, y, p) for c, f, m, t, g, y, p in rows}
 
 
 def _observations(url: str) -> set[tuple[str, ...]]:
@@ -344,7 +346,14 @@ def test_import_brapi__pages_through_every_list(engine, db_url):
     assert (acc["ACQDATE"], acc["COLLDATE"], acc["STORAGE"]) == ("20010517", "199903--", "12;13")
     assert (acc["DONORCODE"], acc["DONORNUMB"], acc["DECLATITUDE"]) == ("USA022", "D3", "14.17")
     assert (acc["COLLSRC"], acc["MLSSTAT"], acc["PUID"]) == ("40", "1", "doi:10.0/line-3")
-    assert _pedigrees(db_url)["L-003"] == ("L-001", "L-002", "", 2015, "Line 1/Line 2")
+    assert _pedigrees(db_url)["L-003"] == (
+        "L-001",
+        "L-002",
+        "BIPARENTAL",
+        "",
+        2015,
+        "Line 1/Line 2",
+    )
     obs = _observations(db_url)
     assert (
         "Canned trial A",
