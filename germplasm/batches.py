@@ -178,7 +178,9 @@ def list_batches(
                 select(Upload.batch_id, func.count(func.distinct(Upload.filename)))
                 .where(Upload.batch_id.in_(ids), Upload.state == "verified")
                 .group_by(Upload.batch_id)
-            ).tuples().all()
+            )
+            .tuples()
+            .all()
         )
     jobs = _jobs(session, [b.job_id for b in batches if b.job_id])
     codes = _codes(session, {b.institute_id for b in batches})
@@ -200,7 +202,11 @@ def _jobs(session: Session, ids: list[int]) -> dict[int, Job]:
 def _codes(session: Session, ids: set[int]) -> dict[int, str]:
     if not ids:
         return {}
-    return dict(session.execute(select(Institute.id, Institute.code).where(Institute.id.in_(ids))).tuples().all())
+    return dict(
+        session.execute(select(Institute.id, Institute.code).where(Institute.id.in_(ids)))
+        .tuples()
+        .all()
+    )
 
 
 def batch_summary(batch: UploadBatch, job: Job | None = None) -> dict[str, Any]:
@@ -306,7 +312,11 @@ def _file_problems(
     """Each row's verified file, and the problems: missing, or not the declared sha256."""
     uploads = _row_uploads(session, batch)
     ids = [u.data_file_id for u in uploads.values() if u is not None and u.data_file_id]
-    files = {f.id: f for f in session.scalars(select(DataFile).where(DataFile.id.in_(ids)))} if ids else {}
+    files = (
+        {f.id: f for f in session.scalars(select(DataFile).where(DataFile.id.in_(ids)))}
+        if ids
+        else {}
+    )
     problems: list[SheetProblem] = []
     by_row: dict[int, DataFile] = {}
     for row in batch.sheet or []:
@@ -327,10 +337,14 @@ def _file_problems(
             continue
         by_row[row["row"]] = df
     matched = {u.id for u in uploads.values() if u is not None}
-    for u in session.scalars(select(Upload).where(Upload.batch_id == batch.id, Upload.state == "verified")):
+    for u in session.scalars(
+        select(Upload).where(Upload.batch_id == batch.id, Upload.state == "verified")
+    ):
         if u.id not in matched:
             problems.append(
-                SheetProblem(None, "file", "an uploaded file is not in the sample sheet", u.filename)
+                SheetProblem(
+                    None, "file", "an uploaded file is not in the sample sheet", u.filename
+                )
             )
     return problems, by_row
 
@@ -398,13 +412,17 @@ def register_batch(
         df = pl.DataFrame(records, schema={ROW: pl.Int64, **{c: pl.String for c in MCPD_COLUMNS}})
         _write(session, df, registry, ImportReport(batch.sheet_name, "passport", rows=df.height))
         session.flush()
-    refs = {r["accession"] if ":" in r["accession"] else f"{code}:{r['accession']}" for r in sheet.rows}
+    refs = {
+        r["accession"] if ":" in r["accession"] else f"{code}:{r['accession']}" for r in sheet.rows
+    }
     acc_ids = accession_ids_by_ref(session, refs)
     samples: dict[str, Sample] = {}
     for r in sheet.rows:
         if r["sample"] not in samples:
             ref = r["accession"] if ":" in r["accession"] else f"{code}:{r['accession']}"
-            smp = Sample(name=r["sample"], accession_id=acc_ids[ref], notes=f"upload batch {batch.id}")
+            smp = Sample(
+                name=r["sample"], accession_id=acc_ids[ref], notes=f"upload batch {batch.id}"
+            )
             session.add(smp)
             samples[r["sample"]] = smp
     session.flush()
@@ -441,7 +459,9 @@ def batch_data_files(session: Session, batch_id: int) -> list[tuple[dict[str, An
     batch = session.get(UploadBatch, batch_id)
     if batch is None:
         return []
-    files = {f.sha256: f for f in session.scalars(select(DataFile).where(DataFile.batch_id == batch_id))}
+    files = {
+        f.sha256: f for f in session.scalars(select(DataFile).where(DataFile.batch_id == batch_id))
+    }
     return [(r, files[r["sha256"]]) for r in batch.sheet or [] if r["sha256"] in files]
 
 
@@ -486,7 +506,9 @@ def adopt_batch_genotypes(
         The dataset's id, or None when there is no such dataset (yet).
     """
     batch = session.get(UploadBatch, batch_id)
-    ds = session.scalars(select(GenotypeDataset).where(GenotypeDataset.name == dataset_name)).first()
+    ds = session.scalars(
+        select(GenotypeDataset).where(GenotypeDataset.name == dataset_name)
+    ).first()
     if batch is None or ds is None:
         return None
     ds.institute_id = batch.institute_id
@@ -499,4 +521,3 @@ def adopt_batch_genotypes(
 def batch_job(session: Session, batch: UploadBatch) -> Job | None:
     """The job the batch started, or None."""
     return session.get(Job, batch.job_id) if batch.job_id else None
-

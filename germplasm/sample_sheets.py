@@ -277,7 +277,9 @@ def _value_problems(r: dict[str, Any]) -> list[SheetProblem]:
         out.append(SheetProblem(row, "read", "must be 1 or 2 (a read pair) or empty", r["read"]))
     elif r["read"] and not fmt.startswith("fastq"):
         out.append(
-            SheetProblem(row, "read", f"a {fmt or 'file'} is not one read of a pair: leave it empty")
+            SheetProblem(
+                row, "read", f"a {fmt or 'file'} is not one read of a pair: leave it empty"
+            )
         )
     return out
 
@@ -317,6 +319,12 @@ def _group_problems(rows: list[dict[str, Any]]) -> list[SheetProblem]:
                     )  # fmt: skip
                     break
         units.setdefault((r["sample"], r["library"] or r["sample"]), []).append(r)
+    return out + _mate_problems(units)
+
+
+def _mate_problems(units: dict[tuple[str, str], list[dict[str, Any]]]) -> list[SheetProblem]:
+    """Per sample and library: one BAM/CRAM/VCF alone, or FASTQ read 1 with read 2 (or single-end)."""
+    out: list[SheetProblem] = []
     for (sample, library), unit in units.items():
         fastq = [u for u in unit if (file_format(u["file"]) or "").startswith("fastq")]
         other = [u for u in unit if u not in fastq]
@@ -434,7 +442,9 @@ def sha256_of(path: str | os.PathLike[str], *, chunk: int = 1 << 20) -> str:
     return h.hexdigest()
 
 
-def check_sheet_locally(sheet: SampleSheet, directory: str | os.PathLike[str]) -> list[SheetProblem]:
+def check_sheet_locally(
+    sheet: SampleSheet, directory: str | os.PathLike[str]
+) -> list[SheetProblem]:
     """The sheet's own problems, and those of its files in ``directory``.
 
     What a client checks before uploading: every row's file is in
@@ -509,7 +519,10 @@ def _new_accession_problems(
         if sp is not None:
             mcpd.setdefault("GENUS", sp.genus)
             mcpd.setdefault("SPECIES", sp.species)
-            if (mcpd["GENUS"].lower(), mcpd["SPECIES"].lower()) != (sp.genus.lower(), sp.species.lower()):
+            if (mcpd["GENUS"].lower(), mcpd["SPECIES"].lower()) != (
+                sp.genus.lower(),
+                sp.species.lower(),
+            ):
                 out.append(
                     SheetProblem(
                         r["row"], "GENUS/SPECIES",
@@ -635,10 +648,19 @@ def check_sheet(
                     r["species"],
                 )
             )  # fmt: skip
+    problems += _existing_problems(session, sheet)
+    return _sorted(problems)
+
+
+def _existing_problems(session: Session, sheet: SampleSheet) -> list[SheetProblem]:
+    """Samples the database has already, and files registered to a sample already."""
+    problems: list[SheetProblem] = []
     names = sorted({r["sample"] for r in sheet.rows if r["sample"]})
     existing = set()
     for i in range(0, len(names), 500):
-        existing |= set(session.scalars(select(Sample.name).where(Sample.name.in_(names[i : i + 500]))))
+        existing |= set(
+            session.scalars(select(Sample.name).where(Sample.name.in_(names[i : i + 500])))
+        )
     reported: set[str] = set()
     for r in sheet.rows:
         if r["sample"] in existing and r["sample"] not in reported:
@@ -658,7 +680,9 @@ def check_sheet(
                 select(DataFile.sha256, Sample.name)
                 .join(Sample, Sample.id == DataFile.sample_id)
                 .where(DataFile.sha256.in_(shas[i : i + 500]))
-            ).tuples().all()
+            )
+            .tuples()
+            .all()
         )
     for r in sheet.rows:
         if r["sha256"] in taken:
@@ -668,4 +692,4 @@ def check_sheet(
                     f"this file is registered already (sample {taken[r['sha256']]})", r["sha256"],
                 )
             )  # fmt: skip
-    return _sorted(problems)
+    return problems

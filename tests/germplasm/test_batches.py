@@ -22,6 +22,7 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
 from breedhub.germplasm import transaction
+from breedhub.germplasm.access import Viewer
 from breedhub.germplasm.batches import (
     batch_files,
     batch_ready,
@@ -30,7 +31,6 @@ from breedhub.germplasm.batches import (
     register_batch,
     visible_batch,
 )
-from breedhub.germplasm.access import Viewer
 from breedhub.germplasm.models import Accession, DataFile, Institute, Sample, SpeciesRow
 from breedhub.germplasm.models_uploads import Upload, UploadBatch
 from breedhub.germplasm.sample_sheets import check_sheet, read_sheet
@@ -154,7 +154,9 @@ def _counts(engine: Engine) -> tuple[int, int, int]:
         return (
             s.scalar(select(func.count()).select_from(Accession)),
             s.scalar(select(func.count()).select_from(Sample)),
-            s.scalar(select(func.count()).select_from(DataFile).where(DataFile.sample_id.is_not(None))),
+            s.scalar(
+                select(func.count()).select_from(DataFile).where(DataFile.sample_id.is_not(None))
+            ),
         )  # type: ignore[return-value]
 
 
@@ -178,8 +180,15 @@ def test_register_batch__writes_samples_files_and_new_accessions_in_one_go(engin
         assert (batch.state, batch.problems) == ("registered", [])
     with transaction(engine) as s:
         new = s.scalars(select(Accession).where(Accession.accenumb == "NEW-7")).one()
-        assert (new.institute_id, new.name, new.sampstat, new.genus) == (ids["PHL001"], "Line seven", 414, "Oryza")
-        samples = {x.name: x for x in s.scalars(select(Sample).where(Sample.name.in_(["S1", "S2"])))}
+        assert (new.institute_id, new.name, new.sampstat, new.genus) == (
+            ids["PHL001"],
+            "Line seven",
+            414,
+            "Oryza",
+        )
+        samples = {
+            x.name: x for x in s.scalars(select(Sample).where(Sample.name.in_(["S1", "S2"])))
+        }
         assert samples["S1"].accession_id == ids["R1"] and samples["S2"].accession_id == new.id
         got = {
             (f.original_name, f.sample_id, f.read_number, f.library, f.platform, f.batch_id)
@@ -192,7 +201,12 @@ def test_register_batch__writes_samples_files_and_new_accessions_in_one_go(engin
             ("S2_R2.fastq.gz", samples["S2"].id, 2, "lib-S2", "ILLUMINA", batch_id),
         }
         files_shown = batch_files(s, s.get(UploadBatch, batch_id))
-        assert [(f["row"], f["upload"]["state"]) for f in files_shown] == [(2, "verified"), (3, "verified"), (4, "verified"), (5, "verified")]
+        assert [(f["row"], f["upload"]["state"]) for f in files_shown] == [
+            (2, "verified"),
+            (3, "verified"),
+            (4, "verified"),
+            (5, "verified"),
+        ]
     assert _counts(engine) == (before[0] + 1, before[1] + 2, 4)
 
 
@@ -232,7 +246,9 @@ def test_register_batch__a_problem_arising_after_creation_refuses_everything(eng
         receive(engine, tmp_path / "home", batch_id, files[name])
     with transaction(engine) as s:
         batch = register_batch(s, batch_id)
-        assert batch.state == "failed" and [(p["row"], p["column"]) for p in batch.problems] == [(4, "sample")]
+        assert batch.state == "failed" and [(p["row"], p["column"]) for p in batch.problems] == [
+            (4, "sample")
+        ]
     assert _counts(engine) == before
 
 

@@ -39,7 +39,10 @@ def test_read_sheet__csv_tsv_and_xlsx_read_alike(tmp_path, suffix):
         "S1_R1.fastq.gz", "S1", "1", "ILLUMINA",
     )  # fmt: skip
     assert first["mcpd"] == {"ACCENAME": "New line 1"} and sheet.rows[1]["mcpd"] == {}
-    assert first["sha256"] == hashlib.sha256((tmp_path / "reads" / "S1_R1.fastq.gz").read_bytes()).hexdigest()
+    assert (
+        first["sha256"]
+        == hashlib.sha256((tmp_path / "reads" / "S1_R1.fastq.gz").read_bytes()).hexdigest()
+    )
     other = read_sheet(write_sheet(tmp_path / "again.csv", rows))
     assert [{k: v for k, v in r.items()} for r in other.rows] == sheet.rows
 
@@ -158,8 +161,9 @@ def test_check_sheet__a_new_accession_with_its_mcpd_columns(engine, tmp_path):
 def test_check_sheet__an_empty_sheet_is_one_problem(engine, tmp_path):
     ids = stock(engine)
     path = tmp_path / "s.csv"
-    pl.DataFrame({c: [] for c in ("file", "sha256", "sample", "accession", "species")}).write_csv(path)
+    pl.DataFrame({c: [] for c in ("file", "sha256", "sample", "accession", "species")}).write_csv(
+        path
+    )
     with transaction(engine) as s:
         problems = check_sheet(s, read_sheet(path), ids["PHL001"])
     assert len(problems) == 1 and problems[0].row is None
-
