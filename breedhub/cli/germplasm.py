@@ -15,7 +15,7 @@ def germplasm() -> None:
 
 @germplasm.group(name="import")
 def import_() -> None:
-    """Import a passport, pedigree or observation file (CSV, TSV or XLSX)."""
+    """Import a passport, pedigree or observation file (CSV, TSV or XLSX), or a BrAPI server."""
 
 
 def _report(report, as_json: bool) -> None:  # type: ignore[no-untyped-def]
@@ -241,6 +241,11 @@ def show(accession: str, as_json: bool) -> None:
             "progeny: " + ", ".join(f"{c['instcode']}:{c['accenumb']}" for c in d["progeny"])
         )
     if d["traits"]:
-        click.echo("traits (mean over all observations):")
+        click.echo("traits (mean over public trials' observations):")
         for t in d["traits"]:
             click.echo(f"  {t['variable']:<28}{t['mean']:>10.3f} {t['unit']:<8} n={t['n']}")
+
+
+from breedhub.cli.germplasm_brapi import brapi  # noqa: E402
+
+import_.add_command(brapi)
