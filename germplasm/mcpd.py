@@ -119,12 +119,18 @@ _FLOAT = r"^-?[0-9]+(\.[0-9]+)?$"
 
 @lru_cache(maxsize=1)
 def countries() -> dict[str, str]:
-    """ISO 3166-1 alpha-3 codes and country names."""
+    """ISO 3166-1 alpha-3 codes and country names (a new dict; the file is read once)."""
+    return dict(_countries())
+
+
+@lru_cache(maxsize=1)
+def _countries() -> tuple[tuple[str, str], ...]:
+    # Read once per process: the search page asks on every request.
     text = (resources.files("breedhub.germplasm") / "data" / "iso3166_alpha3.csv").read_text(
         "utf-8"
     )
     df = pl.read_csv(text.encode(), infer_schema=False)
-    return dict(zip(df["alpha3"], df["name"], strict=True))
+    return tuple(zip(df["alpha3"], df["name"], strict=True))
 
 
 def _code_problems(df: pl.DataFrame, col: str) -> list[Problem]:

@@ -188,6 +188,10 @@ def test_search__form_keeps_values(client, world):
     assert '<option value="no" selected>' in html
     assert '<option value="50" selected>' in html
     assert 'name="desc" value="1" checked' in html
+    html = client.get("/germplasm?origin=phl&trait=PlantHeight_cm").text
+    assert '<option value="PHL" selected>Philippines (PHL)</option>' in html
+    assert '<option value="PlantHeight_cm" selected>' in html
+    assert '<option value="PHL001">' in html  # the institute codes offered
 
 
 def test_search__trait_choices_follow_species(client, world):
