@@ -306,9 +306,15 @@ class FileCheck:
 
     def _fastq_block(self, lines: list[bytes]) -> None:
         heads, seqs, seps, quals = lines[0::4], lines[1::4], lines[2::4], lines[3::4]
+        n = len(heads)
+        joined_heads = b"\n".join(heads)
+        joined_seps = b"\n".join(seps)
         ok = (
-            all(h[:1] == b"@" and len(h) > 1 for h in heads)
-            and all(s[:1] == b"+" for s in seps)
+            joined_heads[:1] == b"@"
+            and joined_heads.count(b"\n@") == n - 1
+            and b"\n@\n" not in b"\n" + joined_heads + b"\n"
+            and joined_seps[:1] == b"+"
+            and joined_seps.count(b"\n+") == n - 1
             and list(map(len, seqs)) == list(map(len, quals))
             and not b"".join(seqs).translate(None, _SEQ_OK)
             and not b"".join(quals).translate(None, _QUAL_OK)

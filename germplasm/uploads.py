@@ -28,7 +28,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -39,6 +39,7 @@ __all__ = [
     "ACTIVE_STATES",
     "UPLOAD_ID",
     "add_upload",
+    "default_upload_dir",
     "delete_upload",
     "expire_uploads",
     "find_batch",
@@ -48,6 +49,7 @@ __all__ = [
     "new_upload_id",
     "object_path",
     "partial_path",
+    "reap_uploads",
     "reconcile_offset",
     "register_data_file",
     "store_object",
@@ -59,6 +61,15 @@ UPLOAD_ID = re.compile(r"[A-Za-z0-9_-]{20,64}")
 ACTIVE_STATES = ("receiving", "complete")
 #: States that count against an institute's quota.
 QUOTA_STATES = ("receiving", "complete", "verified")
+
+
+def default_upload_dir(home: str | os.PathLike[str]) -> Path:
+    """The upload directory: ``$BREEDHUB_UPLOAD_DIR``, else ``<home>/uploads``.
+
+    The web app (config ``UPLOAD_DIR``) and ``breedhub worker``'s reaper
+    resolve it the same way.
+    """
+    return Path(os.environ.get("BREEDHUB_UPLOAD_DIR") or Path(home) / "uploads")
 
 
 def new_upload_id() -> str:
@@ -340,6 +351,27 @@ def expire_uploads(
     session.commit()
     _delete_orphans(session, Path(upload_dir))
     return expired
+
+
+def reap_uploads(engine: Engine, home: str | os.PathLike[str]) -> list[str]:
+    """:func:`expire_uploads` on its own session, for ``breedhub worker``'s periodic reap.
+
+    Parameters
+    ----------
+    engine
+        The germplasm database.
+    home
+        The data directory (the upload directory is :func:`default_upload_dir`).
+
+    Returns
+    -------
+    list of str
+        The ids of the uploads expired now.
+    """
+    from breedhub.germplasm.db import session_factory
+
+    with session_factory(engine)() as session:
+        return expire_uploads(session, default_upload_dir(home))
 
 
 def _delete_orphans(session: Session, upload_dir: Path) -> None:

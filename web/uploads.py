@@ -81,7 +81,7 @@ _MAX_CHECKS = 64
 def _configure(state: BlueprintSetupState) -> None:
     cfg = state.app.config
     home = Path(cfg["BREEDHUB_HOME"])
-    cfg.setdefault("UPLOAD_DIR", os.environ.get("BREEDHUB_UPLOAD_DIR") or str(home / "uploads"))
+    cfg.setdefault("UPLOAD_DIR", str(store.default_upload_dir(home)))
     for key, (env, default) in _DEFAULTS.items():
         raw = os.environ.get(env)
         if raw is not None and not (raw.isascii() and raw.isdigit()):

@@ -548,3 +548,16 @@ def test_tuspy__refusal_surfaces_as_an_error(live, accounts, tmp_path):
         uploader.upload()
     with transaction(get_engine(live.app)) as s:
         assert s.scalar(select(func.count()).select_from(DataFile)) == 0
+
+
+def test_reap_uploads__worker_entry_point(live, accounts, dirs, monkeypatch):
+    from breedhub.germplasm.uploads import reap_uploads
+
+    token = accounts.tokens["upl"]
+    url = create(live, token, 10, filename="a.fq", sha256="0" * 64).headers["Location"]
+    monkeypatch.setenv("BREEDHUB_UPLOAD_DIR", str(dirs.uploads))
+    assert reap_uploads(get_engine(live.app), dirs.home) == []  # not stale yet
+    with transaction(get_engine(live.app)) as s:
+        s.get(Upload, upload_id(url)).expires_at = s.get(Upload, upload_id(url)).created_at
+    assert reap_uploads(get_engine(live.app), dirs.home) == [upload_id(url)]
+    assert every_file(dirs.uploads) == set()
