@@ -265,10 +265,14 @@ def scale(variable: ObservationVariable) -> dict[str, Any]:
 
 
 def variable_object(variable: ObservationVariable, species: str | None) -> dict[str, Any]:
-    """The BrAPI observation variable; its breeding direction goes to ``additionalInfo``."""
-    info: dict[str, Any] = {"direction": variable.direction}
+    """The BrAPI observation variable; its breeding direction goes to ``additionalInfo``.
+
+    ``additionalInfo`` holds texts only (the specification's type):
+    ``{"direction": "optimum", "optimum": "100"}``.
+    """
+    info: dict[str, str] = {"direction": variable.direction}
     if variable.optimum is not None:
-        info["optimum"] = variable.optimum
+        info["optimum"] = f"{variable.optimum:g}"
     return {
         "additionalInfo": info,
         "commonCropName": species,

@@ -70,7 +70,7 @@ def test_variables__map_the_trait_registry(client, pheno):
     assert result["scale"]["validValues"]["maximumValue"] == "250"
     assert result["ontologyReference"]["ontologyDbId"] == "CO_320"
     assert result["commonCropName"] == "rice"
-    assert result["additionalInfo"] == {"direction": "optimum", "optimum": 100.0}
+    assert result["additionalInfo"] == {"direction": "optimum", "optimum": "100"}
     for part, key in (("traits", "traitName"), ("methods", "methodName"), ("scales", "scaleName")):
         one = client.get(f"{B}/{part}/{vid}").get_json()["result"]
         assert one[key] == result[part[:-1]][key]
