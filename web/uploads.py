@@ -167,7 +167,7 @@ def decode_metadata(raw: str) -> dict[str, str | None]:
             continue
         try:
             out[key] = binascii.a2b_base64(value.strip(), strict_mode=True).decode("utf-8")
-        except (binascii.Error, UnicodeDecodeError):
+        except ValueError:  # binascii.Error, UnicodeDecodeError, non-ASCII text
             raise _Refusal(
                 400, f"Upload-Metadata: the value of {key!r} is not base64-encoded UTF-8"
             ) from None
@@ -395,7 +395,7 @@ def _checksum() -> tuple[str, bytes] | None:
                             f"(this server takes {', '.join(CHECKSUMS)})")  # fmt: skip
     try:
         digest = binascii.a2b_base64(value.strip(), strict_mode=True)
-    except binascii.Error:
+    except ValueError:
         raise _Refusal(400, "Upload-Checksum: the checksum must be base64-encoded") from None
     return algorithm, digest
 

@@ -459,6 +459,8 @@ def test_filename__unprintable_refused_400(live, accounts):
         accounts.tokens["upl"], **{"Upload-Length": "10", "Upload-Metadata": "filename !!!"}
     )
     assert requests.post(live.uploads, headers=headers, timeout=10).status_code == 400
+    headers["Upload-Metadata"] = "filename caf\xe9"  # not base64: non-ASCII
+    assert requests.post(live.uploads, headers=headers, timeout=10).status_code == 400
 
 
 def test_complete__truncated_fastq_gz_refused(live, accounts, dirs):
