@@ -40,6 +40,7 @@ ZH: dict[str, str] = {
     "Lists": "选择清单",
     "Crosses": "杂交组合",
     "Model runs": "模型运行",
+    "Uploads": "数据上传",
     "Admin": "管理",
     "Log in": "登录",
     "Log out": "退出",

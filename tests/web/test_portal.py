@@ -293,6 +293,8 @@ def test_accession__id_does_not_fall_back_to_number(client, world):
 
 
 def test_home__promises_only_what_exists(client, world):
-    # BrAPI is not served yet (issue 13): the home page must not send users to it
+    # every service the home page names answers where it points
     html = client.get("/").text
-    assert "BrAPI" not in html and "/api/v1/germplasm" in html
+    assert "/api/v1/germplasm" in html and 'href="/brapi/v2/serverinfo"' in html
+    assert client.get("/brapi/v2/serverinfo").get_json()["result"]["calls"]
+    assert client.get("/api/v1/germplasm").status_code == 200
