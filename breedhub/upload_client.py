@@ -364,7 +364,7 @@ def upload_batch(
     _send_all(http, f"{server}/api/v1/uploads", files, batch_id, state, parallel=parallel,
               chunk_size=chunk_size, show_progress=show_progress)  # fmt: skip
     batch = _batch_state(http, server, batch_id) or {"id": batch_id, "state": "unknown"}
-    report = {
+    report: dict[str, Any] = {
         "batch": batch,
         "files": [
             {"file": f.name, "state": f.state, "message": f.message, "url": f.url} for f in files

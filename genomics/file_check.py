@@ -37,6 +37,7 @@ import struct
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from breedhub.genomics.exceptions import InputFileError
 
@@ -128,7 +129,7 @@ class FileCheck:
         self._sha = hashlib.sha256()
         self._raw_head = b""  # raw bytes kept until the format is known
         self._tail = b""  # the last raw bytes (EOF markers)
-        self._gz: object | None = None  # zlib decompressor of the current member
+        self._gz: Any = None  # zlib decompressor of the current member
         self._gzip = False
         self._gz_started = False
         self._gz_fed = False  # bytes went into the current gzip member
@@ -149,7 +150,7 @@ class FileCheck:
         new._sha = self._sha.copy()
         new._carry = list(self._carry)
         if self._gz is not None:
-            new._gz = self._gz.copy()  # type: ignore[attr-defined]
+            new._gz = self._gz.copy()
         return new
 
     def update(self, data: bytes) -> None:
@@ -212,16 +213,16 @@ class FileCheck:
         while data:
             self._gz_fed = True
             try:
-                out = gz.decompress(data, _MAX_OUT)  # type: ignore[attr-defined]
+                out = gz.decompress(data, _MAX_OUT)
             except zlib.error as exc:
                 raise self._fail(f"corrupt gzip data near byte {self.size}: {exc}") from None
-            data = gz.unconsumed_tail  # type: ignore[attr-defined]
+            data = gz.unconsumed_tail
             if out:
                 self._text(out)
                 if not self._inflate:
                     return
-            if gz.eof:  # type: ignore[attr-defined]  # one member ends; another may follow
-                data = gz.unused_data + data  # type: ignore[attr-defined]
+            if gz.eof:  # one member ends; another may follow
+                data = gz.unused_data + data
                 gz = self._gz = zlib.decompressobj(wbits=31)
                 self._gz_fed = False
                 if data and data.strip(b"\x00") == b"":

@@ -32,7 +32,6 @@ how long an upload may sit idle before it expires).
 from __future__ import annotations
 
 import base64
-import binascii
 import collections
 import datetime as dt
 import email.utils
@@ -166,7 +165,7 @@ def decode_metadata(raw: str) -> dict[str, str | None]:
             out[key] = None
             continue
         try:
-            out[key] = binascii.a2b_base64(value.strip(), strict_mode=True).decode("utf-8")
+            out[key] = base64.b64decode(value.strip(), validate=True).decode("utf-8")
         except ValueError:  # binascii.Error, UnicodeDecodeError, non-ASCII text
             raise _Refusal(
                 400, f"Upload-Metadata: the value of {key!r} is not base64-encoded UTF-8"
@@ -394,7 +393,7 @@ def _checksum() -> tuple[str, bytes] | None:
         raise _Refusal(400, f"Upload-Checksum: unsupported algorithm {algorithm[:20]!r} "
                             f"(this server takes {', '.join(CHECKSUMS)})")  # fmt: skip
     try:
-        digest = binascii.a2b_base64(value.strip(), strict_mode=True)
+        digest = base64.b64decode(value.strip(), validate=True)
     except ValueError:
         raise _Refusal(400, "Upload-Checksum: the checksum must be base64-encoded") from None
     return algorithm, digest
