@@ -37,7 +37,12 @@ from breedhub.germplasm.models import (
     Study,
     Trial,
 )
-from breedhub.germplasm.phenotypes import REQUIRED, _check_values, _variables, refresh_trait_summary
+from breedhub.germplasm.phenotypes import (
+    REQUIRED,
+    check_values,
+    refresh_trait_summary,
+    variables_frame,
+)
 from breedhub.germplasm.queries import MAX_ID
 from breedhub.germplasm.tabular import ROW
 
@@ -395,8 +400,8 @@ def _check_scales(session: Session, rows: list[dict[str, Any]]) -> list[Problem]
         [pl.lit("-").alias(c) for c in REQUIRED]
         + [pl.lit("").alias(c) for c in ("year", "replicate", "block", "row", "col", "date")]
     )
-    df = df.join(_variables(session), on="variable", how="left")
-    return [p for p in _check_values(df) if p.column in ("value", "variable")]
+    df = df.join(variables_frame(session), on="variable", how="left")
+    return [p for p in check_values(df) if p.column in ("value", "variable")]
 
 
 def _value_fields(

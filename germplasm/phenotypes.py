@@ -63,7 +63,8 @@ INTS = ("year", "replicate", "block", "row", "col")
 LONG_COLUMNS = (*DESIGN, "variable", "value")
 
 
-def _variables(session: Session) -> pl.DataFrame:
+def variables_frame(session: Session) -> pl.DataFrame:
+    """Every observation variable with what its values are checked against (one row each)."""
     rows = session.execute(
         select(
             ObservationVariable.name,
@@ -131,7 +132,8 @@ def read_observations(
     return long.select(ROW, *LONG_COLUMNS), problems
 
 
-def _check_values(df: pl.DataFrame) -> list[Problem]:
+def check_values(df: pl.DataFrame) -> list[Problem]:
+    """Every problem of observation rows joined with :func:`variables_frame` (scales, ranges)."""
     out: list[Problem] = []
     for c in REQUIRED + ("variable",):
         out += problems_where(df, c, pl.col(c) == "", "required value is empty")
@@ -161,6 +163,12 @@ def _check_values(df: pl.DataFrame) -> list[Problem]:
     out += problems_where(known, "value", numerical & (pl.col("value") == ""), "value is empty")
     out += problems_where(
         known, "value", numerical & (pl.col("value") != "") & num.is_null(), "not a number"
+    )
+    out += problems_where(
+        known,
+        "value",
+        numerical & num.is_not_null() & ~num.is_finite(),
+        "not a finite number (nan and inf are no measurement)",
     )
     bad_scale = (
         numerical
@@ -206,7 +214,7 @@ def import_observations(
     """
     source = str(path)
     with transaction(engine) as session:
-        variables = _variables(session)
+        variables = variables_frame(session)
         df, problems = read_observations(path, set(variables["variable"].to_list()))
         progress(f"read {df.height:,} observations from {source}")
         if problems:
@@ -236,7 +244,7 @@ def import_observations(
         df = df.join(variables, on="variable", how="left")
         accessions = _accessions(session, df)
         df = df.join(accessions, on=["instcode", "accenumb"], how="left")
-        problems += _check_values(df)
+        problems += check_values(df)
         problems += problems_where(
             df,
             "accenumb",

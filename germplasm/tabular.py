@@ -11,6 +11,7 @@ import csv
 import os
 from pathlib import Path
 
+import fastexcel
 import polars as pl
 
 from breedhub.germplasm.exceptions import Problem, ValidationError
@@ -56,7 +57,8 @@ def read_table(path: str | os.PathLike[str]) -> pl.DataFrame:
                 infer_schema=False,
                 encoding="utf8",
             )
-    except (pl.exceptions.PolarsError, OSError, ValueError) as exc:
+    except (pl.exceptions.PolarsError, OSError, ValueError, fastexcel.FastExcelError) as exc:
+        # fastexcel (behind read_excel) raises its own errors for a corrupt workbook
         msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise ValidationError(
             str(path), [Problem(0, "", "", f"cannot read the file: {msg}")]

@@ -196,10 +196,13 @@ def _run_job_task(job_id: int) -> dict[str, Any]:
 
 def _reap_task() -> None:
     from breedhub.germplasm.db import make_engine
+    from breedhub.germplasm.uploads import reap_uploads
 
-    engine = make_engine(_worker_settings().database_url)
+    settings = _worker_settings()
+    engine = make_engine(settings.database_url)
     try:
         reap(engine)
+        reap_uploads(engine, settings.home)  # uploads left unfinished past their expiry
     finally:
         engine.dispose()
 
@@ -409,6 +412,10 @@ def _pipeline(
     )  # fmt: skip
     if not result.ok:
         raise PipelineError(f"workflow {params['workflow']} failed: see the log")
+    from breedhub.pipelines.batches import adopt_genotypes
+
+    # An upload batch's genotypes belong to its institute from the moment they exist.
+    adopt_genotypes(engine, job_id=job_id)
     return result.to_dict()
 
 

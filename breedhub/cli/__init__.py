@@ -71,6 +71,7 @@ def _register() -> None:
     from breedhub.cli.germplasm import germplasm
     from breedhub.cli.pipeline import pipeline
     from breedhub.cli.predict import predict
+    from breedhub.cli.upload import upload
     from breedhub.cli.user import user
     from breedhub.cli.worker import worker
 
@@ -78,6 +79,7 @@ def _register() -> None:
     main.add_command(genomics)
     main.add_command(predict)
     main.add_command(pipeline)
+    main.add_command(upload)
     main.add_command(user)
     main.add_command(worker)
     main.add_command(demo)

@@ -144,6 +144,14 @@ def test_import_passport__unreadable_files(engine, registry, tmp_path, content, 
     assert table_counts(engine)["accession"] == 0
 
 
+def test_import_passport__a_corrupt_workbook_is_a_problem_not_a_crash(engine, registry, tmp_path):
+    bad = tmp_path / "genebank.xlsx"
+    bad.write_bytes(b"PK\x03\x04 a zip header and nothing after it")
+    with pytest.raises(ValidationError, match="cannot read the file"):
+        import_passport(engine, bad, registry=registry)
+    assert table_counts(engine)["accession"] == 0
+
+
 def test_import_passport__unknown_columns_are_warnings(engine, registry, tmp_path):
     f = tmp_path / "extra.csv"
     f.write_text("INSTCODE,ACCENUMB,GENUS,SPECIES,FAVOURITE\nCHN001,A1,Oryza,sativa,yes\n")

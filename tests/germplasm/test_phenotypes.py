@@ -86,6 +86,23 @@ def test_import_observations__reports_every_problem_and_writes_nothing(stocked):
     assert database_fingerprint(stocked) == before
 
 
+def test_import_observations__nan_and_inf_are_refused(stocked, tmp_path):
+    f = tmp_path / "obs.csv"
+    rows = "".join(f"T,S,CHN001,R0001,{i},PlantHeight_cm,{v}\n" for i, v in enumerate(
+        ("nan", "inf", "-Infinity"), start=1))  # fmt: skip
+    f.write_text("trial,study,instcode,accenumb,replicate,variable,value\n" + rows)
+    before = database_fingerprint(stocked)
+    with pytest.raises(ValidationError) as err:
+        import_observations(stocked, f)
+    assert {(p.row, p.column) for p in err.value.problems} == {
+        (1, "value"),
+        (2, "value"),
+        (3, "value"),
+    }
+    assert "not a finite number" in str(err.value)
+    assert database_fingerprint(stocked) == before
+
+
 def test_import_observations__variable_of_another_species(stocked, tmp_path):
     f = tmp_path / "obs.csv"
     f.write_text(

@@ -42,10 +42,14 @@ from breedhub.web.db import get_engine
 
 
 @pytest.fixture
-def app(db_url) -> Iterator[Flask]:
+def app(db_url, tmp_path) -> Iterator[Flask]:
     # Rate limits are off here (the hostile-input walk sends thousands of
-    # requests); tests/web/test_access.py turns them on to test them.
-    app = create_app({"DATABASE_URL": db_url, "TESTING": True, "RATELIMIT_ENABLED": False})
+    # requests); tests/web/test_access.py turns them on to test them. The data
+    # directory is the test's own (genotype stores, uploads), never the checkout's.
+    home = tmp_path / "home"
+    home.mkdir()
+    app = create_app({"DATABASE_URL": db_url, "BREEDHUB_HOME": str(home), "TESTING": True,
+                      "RATELIMIT_ENABLED": False})  # fmt: skip
     yield app
     get_engine(app).dispose()
 

@@ -9,10 +9,13 @@ status and the message of the cases that were 500s: unknown or huge ids are
 
 from __future__ import annotations
 
+import functools
 import re
+from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+import yaml
 from flask import Flask
 from werkzeug.routing import ValidationError
 
@@ -61,7 +64,7 @@ COMMON_PARAMETERS: tuple[str, ...] = (
     "name", "accession", "mode", "proportion", "weight", "gain", "parents", "max_use",
     "max_kinship", "n_crosses", "visibility", "lang", "next", "username", "password", "role",
     "code", "country", "email", "full_name", "days", "token_id", "user_id", "description",
-    "new_password", "n", "population", "status",
+    "new_password", "n", "population", "status", "call_variants",
 )  # fmt: skip
 
 #: Routes whose parameters are not (only) the common ones.
@@ -109,6 +112,47 @@ def _check(client, url: str, problems: list[str]) -> None:
 SHORT_HOSTILE = ("99999999999999999999", "-1", "1e20", "²", "\x00", "x" * 5000, "' OR 1=1 --", "😀")
 
 
+SPEC = (
+    Path(__file__).parents[3] / "shared" / "brapi-spec" / "merged" / "brapi_v2.1_all_openapi.yaml"
+)
+
+
+@functools.cache
+def _brapi_query_parameters() -> dict[str, tuple[str, ...]]:
+    """The query parameters the BrAPI specification gives each GET path (``/germplasm``: ...)."""
+    if not SPEC.exists():
+        return {}
+    spec = yaml.safe_load(SPEC.read_text())
+    shared = spec["components"].get("parameters", {})
+    out = {}
+    for path, item in spec["paths"].items():
+        params = [*item.get("parameters", []), *item.get("get", {}).get("parameters", [])]
+        params = [shared[p["$ref"].split("/")[-1]] if "$ref" in p else p for p in params]
+        out[path] = tuple(p["name"] for p in params if p.get("in") == "query")
+    return out
+
+
+def _brapi_parameters(rule) -> tuple[str, ...]:
+    if not rule.rule.startswith("/brapi/v2/"):
+        return ()
+    path = re.sub(r"<(?:[^:>]+:)?([^>]+)>", r"{\1}", rule.rule[len("/brapi/v2") :])
+    return _brapi_query_parameters().get(path, ())
+
+
+def _walk_brapi(client, rule, base: str, problems: list[str]) -> None:
+    """A BrAPI call: its parameters in the specification, all at once with every hostile
+    value, then one at a time with a NUL byte and a huge number."""
+    brapi = _brapi_parameters(rule)
+    if not brapi:
+        return
+    for value in HOSTILE:
+        q = "&".join(f"{n}={quote(value, safe='')}" for n in brapi)
+        _check(client, f"{base}?{q}", problems)
+    for value in ("\x00", "99999999999999999999"):
+        for name in brapi:
+            _check(client, f"{base}?{name}={quote(value, safe='')}", problems)
+
+
 def _walk_gets(app, client, world, problems: list[str]) -> None:
     for rule in _rules(app):
         if "GET" not in rule.methods:
@@ -135,6 +179,7 @@ def _walk_gets(app, client, world, problems: list[str]) -> None:
         for value in SHORT_HOSTILE[:2] + ("\x00",):
             for name in COMMON_PARAMETERS:
                 _check(client, f"{base}?{name}={quote(value, safe='')}", problems)
+        _walk_brapi(client, rule, base, problems)
         for raw in ("%FF", "%C0%80", "%ED%A0%80", "%00", "a%00b"):  # bad UTF-8, raw NUL
             for name in _parameters(rule.endpoint):
                 _check(client, f"{_path(rule, '1')[0]}?{name}={raw}", problems)

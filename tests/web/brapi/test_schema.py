@@ -11,7 +11,9 @@ OpenAPI files are generated) types every optional property as nullable
 (``"type": ["null", "string"]``), and BrAPI servers answer ``null`` for what
 they do not know; the OpenAPI 3.0 rendering lost the ``nullable`` flag. So
 every property that a schema does not list as required is made nullable
-here (:func:`_nullable`), and nothing else is changed.
+here (:func:`_nullable`); and the error statuses every call can give (400,
+401, 404 for an unknown id, 403 on writes) are documented where the
+specification forgot them (:func:`_errors_documented`). Nothing else is changed.
 """
 
 from __future__ import annotations
@@ -88,11 +90,35 @@ def _nullable(node: Any) -> None:
             _nullable(value)
 
 
+def _errors_documented(paths: dict[str, Any]) -> None:
+    """Document the error answers every operation can give but the spec sometimes omits.
+
+    400 (a malformed parameter) and 401 (the spec puts every operation behind
+    its bearer ``AuthorizationToken``, so a wrong token is a 401 anywhere);
+    404 for a DbId in the path (``GET /referencesets/{referenceSetDbId}`` and
+    ``GET /search/calls/{searchResultsDbId}`` list none); 403 on writes (a
+    role that may not write). Only the status is added, with the spec's own
+    error bodies; nothing about the 200 answers is relaxed.
+    """
+    for path, item in paths.items():
+        for method, op in item.items():
+            if method not in ("get", "put", "post", "delete"):
+                continue
+            answers = op.setdefault("responses", {})
+            wanted = ["400", "401"] + (["404"] if "{" in path else [])
+            wanted += ["403"] if method != "get" else []
+            names = {"400": "400BadRequest", "401": "401Unauthorized",
+                     "403": "403Forbidden", "404": "404NotFound"}  # fmt: skip
+            for code in wanted:
+                answers.setdefault(code, {"$ref": f"#/components/responses/{names[code]}"})
+
+
 @functools.cache
 def _schema() -> Any:
     spec = copy.deepcopy(_spec())
     _nullable(spec["components"]["schemas"])
     _nullable(spec["components"]["responses"])
+    _errors_documented(spec["paths"])
     wanted = set(_operations())
     spec["paths"] = {
         path: {m: op for m, op in item.items() if (path, m.upper()) in wanted or m == "parameters"}
