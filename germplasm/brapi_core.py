@@ -234,6 +234,11 @@ def _in(column: Any, values: Sequence[Any] | None) -> ColumnElement[bool] | None
     return column.in_(list(dict.fromkeys(values)))
 
 
+def _in_given(column: Any, values: Sequence[Any]) -> ColumnElement[bool]:
+    """:func:`_in` for a filter known to be given."""
+    return false() if not values else column.in_(list(dict.fromkeys(values)))
+
+
 def _lower_in(column: Any, values: Sequence[str] | None) -> ColumnElement[bool] | None:
     if values is None:
         return None
@@ -373,7 +378,7 @@ def trials(
         study_where.append(
             exists(
                 select(Location.id).where(
-                    Location.id == Study.location_id, _in(Location.name, f.location_names)
+                    Location.id == Study.location_id, _in_given(Location.name, f.location_names)
                 )
             )
         )
@@ -445,7 +450,7 @@ def studies(
             exists(
                 select(ObservationUnit.id).where(
                     ObservationUnit.study_id == Study.id,
-                    _in(ObservationUnit.accession_id, f.germplasm_ids),
+                    _in_given(ObservationUnit.accession_id, f.germplasm_ids),
                 )
             )
         )
@@ -456,7 +461,7 @@ def studies(
                 .join(ObservationUnit, ObservationUnit.id == Observation.observation_unit_id)
                 .where(
                     ObservationUnit.study_id == Study.id,
-                    _in(Observation.variable_id, f.variable_ids),
+                    _in_given(Observation.variable_id, f.variable_ids),
                 )
             )
         )
