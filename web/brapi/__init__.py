@@ -55,6 +55,7 @@ __all__ = [
     "respond_list",
     "respond_one",
     "search",
+    "search_answering",
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -280,18 +281,26 @@ def respond_list(
     *,
     status: list[dict[str, str]] | None = None,
     extra: Mapping[str, Any] | None = None,
+    tokens: bool = False,
 ) -> Response:
     """The envelope of a list: ``result.data`` = ``data``, a page of ``total`` objects.
 
-    ``extra`` adds keys beside ``data`` in ``result`` (``observations/table``).
+    ``extra`` adds keys beside ``data`` in ``result`` (``observations/table``);
+    ``tokens`` adds the page tokens that token-paged calls (``calls``,
+    ``variants``) must carry: the page numbers as text, ``""`` past either end.
     """
     pages = math.ceil(total / page.page_size) if total else 0
-    pagination = {
+    pagination: dict[str, Any] = {
         "currentPage": page.page,
         "pageSize": page.page_size,
         "totalCount": total,
         "totalPages": pages,
     }
+    if tokens:
+        more = (page.page + 1) * page.page_size < total
+        pagination["currentPageToken"] = str(page.page)
+        pagination["nextPageToken"] = str(page.page + 1) if more else ""
+        pagination["prevPageToken"] = str(page.page - 1) if page.page > 0 else ""
     result = {**(extra or {}), "data": data}
     return jsonify(
         {"@context": CONTEXT, "metadata": _metadata(pagination, status), "result": result}
@@ -310,6 +319,8 @@ def respond_one(result: Mapping[str, Any], *, code: int = 200) -> Response:
 
 #: A search: (the request body, the page) -> (the page's objects, the total count).
 SearchRunner = Callable[[Mapping[str, Any], Paging], tuple[list[dict[str, Any]], int]]
+#: A search that shapes its own answer: (the request body, the page) -> the response.
+SearchAnswer = Callable[[Mapping[str, Any], Paging], Response]
 
 
 def search(kind: str, run: SearchRunner) -> None:
@@ -323,6 +334,20 @@ def search(kind: str, run: SearchRunner) -> None:
         Runs a search request for the current viewer and returns one page.
     """
 
+    def answer(body: Mapping[str, Any], page: Paging) -> Response:
+        data, total = run(body, page)
+        return respond_list(data, total, page)
+
+    search_answering(kind, answer)
+
+
+def search_answering(kind: str, answer: SearchAnswer) -> None:
+    """:func:`search` for answers that are not a plain list (page tokens, a matrix).
+
+    ``answer(body, page)`` answers the search ``body``; ``page`` is the
+    body's own on ``POST``, the query string's on ``GET``.
+    """
+
     def post() -> Response:
         body = json_body()
         if "respond-async" in request.headers.get("Prefer", ""):
@@ -330,8 +355,7 @@ def search(kind: str, run: SearchRunner) -> None:
             search_id = save_search(session, kind, body, current_viewer().user_id)
             session.commit()
             return respond_one({"searchResultsDbId": search_id}, code=202)
-        data, total = run(body, paging(body))
-        return respond_list(data, total, paging(body))
+        return answer(body, paging(body))
 
     def get(searchResultsDbId: str) -> Response:
         body = None
@@ -339,9 +363,7 @@ def search(kind: str, run: SearchRunner) -> None:
             body = load_search(get_session(), kind, searchResultsDbId, current_viewer().user_id)
         if body is None:
             abort(404, description=f"There is no {kind} search {_shown(searchResultsDbId)!r}.")
-        page = paging()
-        data, total = run(body, page)
-        return respond_list(data, total, page)
+        return answer(body, paging())
 
     post.__name__ = f"search_{kind}"
     get.__name__ = f"search_{kind}_results"

@@ -65,6 +65,7 @@ from breedhub.web.brapi import (
     respond_list,
     respond_one,
     search,
+    search_answering,
 )
 from breedhub.web.brapi.genotyping_calls import (
     DEFAULT_DIMENSION_PAGE_SIZE,
@@ -76,8 +77,6 @@ from breedhub.web.brapi.genotyping_calls import (
     contigs,
     genotype_strings,
     iso,
-    list_search,
-    own_search,
     page_scopes,
     pairs,
     parse_pair,
@@ -319,7 +318,7 @@ def _search_variantsets(body: Mapping[str, Any], page: Paging) -> tuple[list[dic
     )
 
 
-list_search("variantsets", _search_variantsets)
+search("variantsets", _search_variantsets)
 
 
 # ---------------------------------------------------------------------------
@@ -400,7 +399,7 @@ def _search_callsets(body: Mapping[str, Any], page: Paging) -> tuple[list[dict[s
     return [_callset(r) for r in rows], total
 
 
-list_search("callsets", _search_callsets)
+search("callsets", _search_callsets)
 
 
 # ---------------------------------------------------------------------------
@@ -692,4 +691,4 @@ def _matrix_of_body(body: Mapping[str, Any]) -> dict[str, Any]:
     )
 
 
-own_search("allelematrix", lambda body, _page: respond_one(_matrix_of_body(body)))
+search_answering("allelematrix", lambda body, _page: respond_one(_matrix_of_body(body)))

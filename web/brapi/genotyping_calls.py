@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from flask import Response, abort, current_app, g, jsonify, request
+from flask import Response, abort, current_app, g, request
 
 from breedhub.genomics.exceptions import GenomicsError
 from breedhub.genomics.store_slices import (
@@ -43,7 +43,6 @@ from breedhub.germplasm.brapi_genotyping import (
     dataset_callsets,
     visible_datasets,
 )
-from breedhub.germplasm.brapi_searches import load_search, save_search
 from breedhub.web.auth import current_viewer
 from breedhub.web.brapi import (
     Paging,
@@ -52,12 +51,12 @@ from breedhub.web.brapi import (
     check_text,
     db_id,
     db_ids,
-    json_body,
     paging,
     query_list,
     query_text,
     respond_list,
     respond_one,
+    search_answering,
 )
 from breedhub.web.db import get_session
 from breedhub.web.exceptions import InvalidParameterError
@@ -212,71 +211,18 @@ def genotype_strings(gt: np.ndarray, fmt: Format) -> np.ndarray:
 def respond_tokens(
     data: list[dict[str, Any]], total: int, page: Paging, extra: Mapping[str, Any] | None = None
 ) -> Response:
-    """:func:`respond_list` with the (deprecated, still required) page tokens of
-    ``metadataTokenPagination``: the next page's number, ``""`` after the last."""
-    body = respond_list(data, total, page, extra=extra).get_json()
-    more = (page.page + 1) * page.page_size < total
-    body["metadata"]["pagination"].update(
-        {
-            "currentPageToken": str(page.page),
-            "nextPageToken": str(page.page + 1) if more else "",
-            "prevPageToken": str(page.page - 1) if page.page > 0 else "",
-        }
-    )
-    return jsonify(body)
-
-
-def own_search(kind: str, answer: Any) -> None:
-    """:func:`web.brapi.search` for answers that are not a plain list (token pages, a matrix).
-
-    ``answer(body, page) -> Response`` answers the search ``body`` (``page``: the
-    body's own on ``POST``, the query string's on ``GET``).
-    """
-
-    def post() -> Response:
-        body = json_body()
-        if "respond-async" in request.headers.get("Prefer", ""):
-            session = get_session()
-            search_id = save_search(session, kind, body, current_viewer().user_id)
-            session.commit()
-            return respond_one({"searchResultsDbId": search_id}, code=202)
-        return answer(body, paging(body))
-
-    def get(searchResultsDbId: str) -> Response:
-        body = None
-        if searchResultsDbId.isprintable():
-            body = load_search(get_session(), kind, searchResultsDbId, current_viewer().user_id)
-        if body is None:  # a 400: the specification documents no 404 for search results
-            raise InvalidParameterError(
-                "searchResultsDbId", f"there is no {kind} search with this id",
-                searchResultsDbId[:40],
-            )  # fmt: skip
-        return answer(body, paging())
-
-    post.__name__ = f"search_{kind}"
-    get.__name__ = f"search_{kind}_results"
-    call(f"search/{kind}", ("POST",))(post)
-    call(f"search/{kind}/{{searchResultsDbId}}")(get)
+    """:func:`respond_list` with the (deprecated, still required) page tokens."""
+    return respond_list(data, total, page, extra=extra, tokens=True)
 
 
 def token_search(kind: str, run: Any) -> None:
-    """:func:`own_search` of a token-paged list: ``run(body, page) -> (data, total, extra)``."""
+    """:func:`~web.brapi.search` of a token-paged list: ``run(body, page) -> (data, total, extra)``."""
 
     def answer(body: Mapping[str, Any], page: Paging) -> Response:
         data, total, extra = run(body, page)
         return respond_tokens(data, total, page, extra)
 
-    own_search(kind, answer)
-
-
-def list_search(kind: str, run: Any) -> None:
-    """:func:`own_search` of a page-numbered list: ``run(body, page) -> (data, total)``."""
-
-    def answer(body: Mapping[str, Any], page: Paging) -> Response:
-        data, total = run(body, page)
-        return respond_list(data, total, page)
-
-    own_search(kind, answer)
+    search_answering(kind, answer)
 
 
 # ---------------------------------------------------------------------------
