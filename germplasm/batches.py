@@ -173,15 +173,15 @@ def list_batches(
     ids = [b.id for b in batches]
     verified: dict[int, int] = {}
     if ids:
-        verified = dict(
-            session.execute(
+        verified = {
+            batch_id: n
+            for batch_id, n in session.execute(
                 select(Upload.batch_id, func.count(func.distinct(Upload.filename)))
                 .where(Upload.batch_id.in_(ids), Upload.state == "verified")
                 .group_by(Upload.batch_id)
-            )
-            .tuples()
-            .all()
-        )
+            ).tuples()
+            if batch_id is not None
+        }
     jobs = _jobs(session, [b.job_id for b in batches if b.job_id])
     codes = _codes(session, {b.institute_id for b in batches})
     rows = []

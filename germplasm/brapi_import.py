@@ -382,7 +382,7 @@ def build_tables(data: Fetched) -> Tables:
         origin = Origin(
             "pedigree node", text(node.get("germplasmDbId")), text(node.get("germplasmName"))
         )
-        row, unknown = pedigree_row(node, refs)
+        ped_row, unknown = pedigree_row(node, refs)
         for field_, pid in unknown:
             problems.append(
                 BrapiProblem(
@@ -393,8 +393,8 @@ def build_tables(data: Fetched) -> Tables:
                     str(origin),
                 )
             )
-        if row is not None and not unknown:
-            pedigree.add(row, origin)
+        if ped_row is not None and not unknown:
+            pedigree.add(ped_row, origin)
     design = Design(
         trials={text(t.get("trialDbId")): t for t in data.trials},
         studies={text(s.get("studyDbId")): s for s in data.studies},

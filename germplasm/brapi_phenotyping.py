@@ -88,7 +88,7 @@ def _given(filters: Filters, key: str) -> Sequence[Any] | None:
     return None if values is None else list(values)
 
 
-def _in(column: Any, values: Sequence[Any] | None) -> ColumnElement[bool] | None:
+def _in(column: Any, values: Sequence[Any] | Select[Any] | None) -> ColumnElement[bool] | None:
     if values is None:
         return None
     return column.in_(values) if values else false()
@@ -147,8 +147,8 @@ def _level_clauses(filters: Filters) -> list[ColumnElement[bool] | None]:
     if orders is not None:
         names = [n for n, o in LEVEL_ORDER.items() if str(o) in {str(x) for x in orders}]
         out.append(_in(ObservationUnit.level, names))
-    names = _given(filters, "observationLevelRelationshipNames")
-    if names is not None:
+    relationships = _given(filters, "observationLevelRelationshipNames")
+    if relationships is not None:
         codes = [
             int(c)
             for c in filters.get("observationLevelRelationshipCodes") or []
@@ -157,7 +157,7 @@ def _level_clauses(filters: Filters) -> list[ColumnElement[bool] | None]:
         given_codes = filters.get("observationLevelRelationshipCodes") is not None
         columns = {"rep": ObservationUnit.replicate, "block": ObservationUnit.block}
         parts = []
-        for name in names:
+        for name in relationships:
             column = columns.get(name)
             if column is not None:
                 parts.append(

@@ -539,13 +539,8 @@ def write_observations(session: Session, items: Sequence[Item], viewer: Viewer) 
             continue
         row: dict[str, Any] = {"index": i, "target": obs}
         raw = item.get("observationUnitDbId")
-        unit = (
-            units.get(as_id(raw))
-            if raw is not None
-            else units.get(obs.observation_unit_id)
-            if obs
-            else None
-        )  # type: ignore[arg-type]
+        unit_id = as_id(raw) if raw is not None else obs.observation_unit_id if obs else None
+        unit = units.get(unit_id) if unit_id is not None else None
         if unit is None:
             problems.append(Problem(i + 1, "observationUnitDbId", str(raw or "")[:40],
                                     "no such observation unit" if raw is not None else "required"))  # fmt: skip

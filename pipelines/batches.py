@@ -178,9 +178,9 @@ def write_variants_inputs(engine: Engine, home: str | os.PathLike[str], batch_id
         "reference": str(reference or home / "references" / f"{species}.fa"),
         "samples": "samples.tsv",
     }  # fmt: skip
-    path = folder / "variants.yaml"
-    _atomic_write(path, yaml.safe_dump(config, sort_keys=False))
-    return path
+    config_path = folder / "variants.yaml"
+    _atomic_write(config_path, yaml.safe_dump(config, sort_keys=False))
+    return config_path
 
 
 def _suffixes() -> list[tuple[str, str]]:
@@ -272,8 +272,8 @@ def upload_verified(engine: Engine, home: Path, upload_id: str) -> None:
             batch_id = batch_id_of_upload(s, upload_id)
             if batch_id is None or not batch_ready(s, batch_id):
                 return
-            batch = register_batch(s, batch_id)
-            start = batch.state == "registered" and batch.call_variants
+            registered = register_batch(s, batch_id)
+            start = registered.state == "registered" and registered.call_variants
         if start:
             start_variants(engine, home, batch_id)
     except Exception as exc:  # recorded on the batch: the upload itself is fine

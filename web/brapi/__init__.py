@@ -31,7 +31,7 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -275,7 +275,7 @@ def _metadata(pagination: dict[str, int], status: list[dict[str, str]] | None) -
 
 
 def respond_list(
-    data: list[dict[str, Any]],
+    data: Sequence[Any],
     total: int,
     page: Paging,
     *,
@@ -301,7 +301,7 @@ def respond_list(
         pagination["currentPageToken"] = str(page.page)
         pagination["nextPageToken"] = str(page.page + 1) if more else ""
         pagination["prevPageToken"] = str(page.page - 1) if page.page > 0 else ""
-    result = {**(extra or {}), "data": data}
+    result = {**(extra or {}), "data": list(data)}
     return jsonify(
         {"@context": CONTEXT, "metadata": _metadata(pagination, status), "result": result}
     )

@@ -82,6 +82,7 @@ from breedhub.web.brapi.genotyping_calls import (
     parse_pair,
     read_runs,
     shape,
+    shape_fields,
     store_path,
     variant_scopes,
 )
@@ -659,7 +660,7 @@ def _matrices(
             "dataType": "string" if f == "GT" else "integer",
         }
         for f in fields
-        if f == "GT" or any(f in (shape(s.ds).fields if shape(s.ds) else ()) for s, _ in rows)
+        if f == "GT" or any(f in shape_fields(s.ds) for s, _ in rows)
     ]
 
 

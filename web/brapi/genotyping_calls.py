@@ -340,7 +340,7 @@ def window_value(name: str, raw: object) -> int | None:
 def variant_objects(ds: DatasetRow, part: GenotypeSlice) -> list[dict[str, Any]]:
     """The BrAPI ``Variant`` of each row of ``part``."""
     index = {c.name: c.index for c in contigs(ds)}
-    out = []
+    out: list[dict[str, Any]] = []
     for k, row in enumerate(part.rows.tolist()):
         name, pos, ref = part.contig[k], int(part.position[k]), part.ref[k]
         alts = list(part.alt[k])

@@ -480,7 +480,7 @@ def ontologies_list() -> Response:
         wanted = query_list(param)
         if wanted:
             names = [n for n in names if n in wanted]
-    data = [
+    data: list[dict[str, Any]] = [
         {"additionalInfo": {}, "authors": None, "copyright": None, "description": None,
          "documentationURL": None, "licence": None, "ontologyDbId": n, "ontologyName": n,
          "version": None}

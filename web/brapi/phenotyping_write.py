@@ -32,7 +32,7 @@ def _items_of_list(body: list[Any]) -> list[w.Item]:
 
 
 def _items_of_map(body: Mapping[str, Any], what: str) -> list[w.Item]:
-    items = []
+    items: list[w.Item] = []
     for i, (key, item) in enumerate(body.items()):
         target = w.as_id(key)
         if target is None:

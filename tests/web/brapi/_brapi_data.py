@@ -153,8 +153,14 @@ def _populate_phenotyping(session: Session) -> None:
     from sqlalchemy import select
 
     from breedhub.germplasm.models import (
-        Accession, Institute, Observation, ObservationUnit, ObservationVariable, SpeciesRow,
-        Study, Trial,
+        Accession,
+        Institute,
+        Observation,
+        ObservationUnit,
+        ObservationVariable,
+        SpeciesRow,
+        Study,
+        Trial,
     )  # fmt: skip
 
     rice = session.scalars(select(SpeciesRow).where(SpeciesRow.key == "rice")).one()
@@ -185,8 +191,12 @@ def _populate_phenotyping(session: Session) -> None:
     session.flush()
     session.add(
         Observation(
-            observation_unit_id=unit.id, variable_id=height.id, accession_id=iraz1.id,
-            value="111", numeric_value=111.0, observed_at="2023-08-01",
+            observation_unit_id=unit.id,
+            variable_id=height.id,
+            accession_id=iraz1.id,
+            value="111",
+            numeric_value=111.0,
+            observed_at="2023-08-01",
         )  # fmt: skip
     )
     session.flush()
@@ -347,9 +357,13 @@ def _populate_germplasm(session: Session) -> None:
     )  # fmt: skip
     session.add(
         Pedigree(
-            accession_id=child.id, female_parent_id=number["BH-0001"].id,
-            male_parent_id=number["IRGC 66970"].id, cross_type="BACKCROSS", generation="BC1F2",
-            cross_year=2021, pedigree_string="IRAZ-1/IR64",
+            accession_id=child.id,
+            female_parent_id=number["BH-0001"].id,
+            male_parent_id=number["IRGC 66970"].id,
+            cross_type="BACKCROSS",
+            generation="BC1F2",
+            cross_year=2021,
+            pedigree_string="IRAZ-1/IR64",
         )  # fmt: skip
     )
     session.flush()
