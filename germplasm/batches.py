@@ -381,7 +381,7 @@ def register_batch(
     KeyError
         If there is no such batch.
     """
-    from breedhub.germplasm.passport import _write
+    from breedhub.germplasm.passport import write_passport_frame
     from breedhub.germplasm.reports import ImportReport
 
     registry = registry or default_registry()
@@ -410,7 +410,9 @@ def register_batch(
                 mcpd["PUID"] = f"{mcpd['INSTCODE']}:{mcpd['ACCENUMB']}:{mcpd['GENUS']}"
             records.append({ROW: r["row"], **{c: mcpd.get(c, "") for c in MCPD_COLUMNS}})
         df = pl.DataFrame(records, schema={ROW: pl.Int64, **{c: pl.String for c in MCPD_COLUMNS}})
-        _write(session, df, registry, ImportReport(batch.sheet_name, "passport", rows=df.height))
+        write_passport_frame(
+            session, df, registry, ImportReport(batch.sheet_name, "passport", rows=df.height)
+        )
         session.flush()
     refs = {
         r["accession"] if ":" in r["accession"] else f"{code}:{r['accession']}" for r in sheet.rows

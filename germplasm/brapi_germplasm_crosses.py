@@ -192,7 +192,8 @@ def crossing_projects_page(
                 if pid is not None:
                     seen.setdefault(prog, {})[(pid, kind)] = None
         for prog, pairs in seen.items():
-            parents[prog] = [_cross_parent(pid, kind, names) for pid, kind in sorted(pairs)]
+            found = (_cross_parent(pid, kind, names) for pid, kind in sorted(pairs))
+            parents[prog] = [p for p in found if p is not None]
     out = [
         {
             "additionalInfo": {},
@@ -229,7 +230,7 @@ _ATTRIBUTE_METHOD = "Accession mean over all its trial observations (trait summa
 
 
 def _attribute(v: ObservationVariable, crop: str | None) -> dict[str, Any]:
-    ontology = None
+    ontology: dict[str, Any] | None = None
     if v.ontology_id:
         ontology = {
             "documentationLinks": [],

@@ -28,7 +28,7 @@ from breedhub.germplasm.brapi_core import common_crop_name, crop_keys
 from breedhub.germplasm.exceptions import GermplasmError, Problem
 from breedhub.germplasm.mcpd import COLUMNS, accession_to_mcpd, format_float, validate_passport
 from breedhub.germplasm.models import Accession, Institute, SpeciesRow
-from breedhub.germplasm.passport import _conflicting_puids, _write
+from breedhub.germplasm.passport import conflicting_puids, write_passport_frame
 from breedhub.germplasm.reports import ImportReport
 from breedhub.germplasm.species import SpeciesRegistry, default_registry
 from breedhub.germplasm.tabular import ROW
@@ -139,7 +139,8 @@ def _names(it: _Item) -> None:
     first = name if name is not None else (stored[0] if stored else "")
     rest = stored[1:]
     if synonyms is not None:
-        rest, other = [], []
+        rest = []
+        other: list[str] = []
         for s in synonyms:
             value = s.get("synonym")
             if not isinstance(value, str) or not value.strip() or ";" in value:
@@ -251,7 +252,8 @@ def _own_code(session: Session, viewer: Viewer) -> str | None:
 
 
 def _crops(session: Session) -> dict[str, SpeciesRow]:
-    return {common_crop_name(sp): sp for sp in session.scalars(select(SpeciesRow))}
+    crops = ((common_crop_name(sp), sp) for sp in session.scalars(select(SpeciesRow)))
+    return {name: sp for name, sp in crops if name is not None}
 
 
 def _validate(session: Session, items: list[_Item], registry: SpeciesRegistry) -> pl.DataFrame:
@@ -261,7 +263,7 @@ def _validate(session: Session, items: list[_Item], registry: SpeciesRegistry) -
     problems += validate_passport(df, registry)[0]
     df = _fill_puids(df)
     if not problems:
-        problems += _conflicting_puids(session, df)
+        problems += conflicting_puids(session, df)
     if problems:
         raise GermplasmWriteError(problems)
     return df
@@ -319,7 +321,9 @@ def add_germplasm(
     ]
     if clashes:
         raise GermplasmWriteError(clashes)
-    _write(session, df, registry, ImportReport("BrAPI POST /germplasm", "passport", rows=df.height))
+    write_passport_frame(
+        session, df, registry, ImportReport("BrAPI POST /germplasm", "passport", rows=df.height)
+    )
     found = _existing_keys(session, keys)
     return [found[k] for k in keys]
 
@@ -370,6 +374,8 @@ def update_germplasm(
     _to_mcpd(it, _crops(session), None)
     it.mcpd["ACCENUMB"], it.mcpd["INSTCODE"] = acc.accenumb, acc.institute.code
     df = _validate(session, [it], registry)
-    _write(session, df, registry, ImportReport("BrAPI PUT /germplasm", "passport", rows=1))
+    write_passport_frame(
+        session, df, registry, ImportReport("BrAPI PUT /germplasm", "passport", rows=1)
+    )
     session.expire_all()
     return True

@@ -149,7 +149,7 @@ def import_passport(
             )
 
     with transaction(engine) as session:
-        problems += _conflicting_puids(session, df)
+        problems += conflicting_puids(session, df)
         if problems:
             raise ValidationError(source, problems)
         report = ImportReport(source, "passport", rows=df.height, warnings=warnings)
@@ -158,11 +158,11 @@ def import_passport(
             session.rollback()
             return report
         progress(f"validated {df.height:,} rows; writing")
-        _write(session, df, registry, report)
+        write_passport_frame(session, df, registry, report)
     return report
 
 
-def _conflicting_puids(session: Session, df: pl.DataFrame) -> list[Problem]:
+def conflicting_puids(session: Session, df: pl.DataFrame) -> list[Problem]:
     """PUIDs in the file already held by a different accession in the database."""
     out = []
     rows = {
@@ -195,21 +195,44 @@ def _institute_ids(session: Session, codes: set[str]) -> dict[str, int]:
     return have
 
 
-def _existing(session: Session, inst_ids: list[int], schema: dict[str, Any]) -> pl.DataFrame:
-    """The stored accessions of these institutes, typed like :func:`_typed`'s output."""
+#: Up to this many rows, a write looks up its own accession numbers; above, it reads
+#: the institutes' accessions whole (one scan beats thousands of IN lists).
+LOOKUP_BY_NUMBER = 20_000
+
+
+def _rows_of(session: Session, stmt: Any, numbers: list[str] | None) -> list[Any]:
+    """``stmt``'s rows, restricted to these accession numbers when there are few of them."""
+    if numbers is None or len(numbers) > LOOKUP_BY_NUMBER:
+        return list(session.execute(stmt).all())
+    rows: list[Any] = []
+    for part in chunked(sorted(set(numbers))):
+        rows += session.execute(stmt.where(Accession.accenumb.in_(part))).all()
+    return rows
+
+
+def _existing(
+    session: Session, inst_ids: list[int], schema: dict[str, Any], numbers: list[str] | None = None
+) -> pl.DataFrame:
+    """The stored accessions of these institutes (only ``numbers``, when there are few),
+    typed like :func:`_typed`'s output."""
     cols = [getattr(Accession, a) for a in _ATTRS]
     stmt = select(Accession.id, Accession.institute_id, Accession.species_id, *cols).where(
         Accession.institute_id.in_(inst_ids)
     )
-    rows = session.execute(stmt).all()
+    rows = _rows_of(session, stmt, numbers)
     full = {"id": pl.Int64, "institute_id": pl.Int64, "species_id": pl.Int64}
     full.update({a: schema[a] for a in _ATTRS})
     return pl.DataFrame(rows, schema=full, orient="row")
 
 
-def _write(
+def write_passport_frame(
     session: Session, df: pl.DataFrame, registry: SpeciesRegistry, report: ImportReport
 ) -> None:
+    """Insert the new and update the changed accessions of a checked MCPD table, with their names.
+
+    ``df`` is a validated passport table (as the import's checks leave it);
+    the counts go into ``report``. The caller owns the transaction.
+    """
     inst_ids = _institute_ids(session, set(df["INSTCODE"].unique()))
     species_ids = pl.DataFrame(
         [
@@ -222,7 +245,8 @@ def _write(
         orient="row",
     )
     typed = _typed(df, inst_ids, species_ids)
-    old = _existing(session, list(inst_ids.values()), dict(typed.schema))
+    numbers = df["ACCENUMB"].to_list()
+    old = _existing(session, list(inst_ids.values()), dict(typed.schema), numbers)
     keys = ["institute_id", "accenumb"]
     compared = ["species_id", *_ATTRS]
     joined = typed.join(old, on=keys, how="left", suffix="_old")
@@ -250,11 +274,13 @@ def _write(
     for part in chunked(changed["id"].to_list()):
         session.execute(delete(AccessionName).where(AccessionName.accession_id.in_(part)))
     ids = pl.DataFrame(
-        session.execute(
+        _rows_of(
+            session,
             select(Accession.id, Accession.institute_id, Accession.accenumb).where(
                 Accession.institute_id.in_(list(inst_ids.values()))
-            )
-        ).all(),
+            ),
+            numbers,
+        ),
         schema={"id": pl.Int64, "institute_id": pl.Int64, "accenumb": pl.String},
         orient="row",
     )
