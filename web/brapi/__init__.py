@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import math
 import re
-import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -42,6 +41,7 @@ from breedhub.germplasm.queries import MAX_ID
 from breedhub.web.auth import current_viewer
 from breedhub.web.db import get_session
 from breedhub.web.exceptions import InvalidParameterError
+from breedhub.web.search import check_text as search_check_text
 
 __all__ = [
     "DEFAULT_PAGE_SIZE",
@@ -127,15 +127,9 @@ def _shown(raw: object) -> str:
 
 
 def check_text(name: str, raw: str) -> str:
-    """``raw`` if it is usable text, else a 400 naming ``name`` (control characters, length)."""
-    bad = next((c for c in raw if unicodedata.category(c) == "Cc"), None)
-    if bad is not None:
-        raise InvalidParameterError(
-            name, f"must not contain control characters such as NUL (found U+{ord(bad):04X})", raw
-        )
-    if len(raw) > MAX_TEXT:
-        raise InvalidParameterError(name, f"must be at most {MAX_TEXT} characters", _shown(raw))
-    return raw
+    """``raw`` if it is usable text, else a 400 naming ``name``: the portal's check
+    (:func:`web.search.check_text`) with BrAPI's longer texts (:data:`MAX_TEXT`)."""
+    return search_check_text(name, raw, max_length=MAX_TEXT)
 
 
 def _int(name: str, raw: object, default: int, low: int, high: int) -> int:

@@ -208,19 +208,12 @@ def genotype_strings(gt: np.ndarray, fmt: Format) -> np.ndarray:
     return np.array(texts, dtype=object)[np.asarray(inverse).reshape(-1)].reshape(n_var, n_samp)
 
 
-def respond_tokens(
-    data: list[dict[str, Any]], total: int, page: Paging, extra: Mapping[str, Any] | None = None
-) -> Response:
-    """:func:`respond_list` with the (deprecated, still required) page tokens."""
-    return respond_list(data, total, page, extra=extra, tokens=True)
-
-
 def token_search(kind: str, run: Any) -> None:
     """:func:`~web.brapi.search` of a token-paged list: ``run(body, page) -> (data, total, extra)``."""
 
     def answer(body: Mapping[str, Any], page: Paging) -> Response:
         data, total, extra = run(body, page)
-        return respond_tokens(data, total, page, extra)
+        return respond_list(data, total, page, extra=extra, tokens=True)
 
     search_answering(kind, answer)
 
@@ -425,7 +418,7 @@ def variants() -> Response:
     if query_text("externalReferenceId") or query_text("externalReferenceSource"):
         scopes = []
     data, total = variants_page(scopes, page)
-    return respond_tokens(data, total, page)
+    return respond_list(data, total, page, tokens=True)
 
 
 @call("variants/{variantDbId}")
@@ -444,7 +437,7 @@ def variantset_variants(variantSetDbId: str) -> Response:
         dataset_ids=db_ids([variantSetDbId]), variant_ids=query_list("variantDbId") or None
     )
     data, total = variants_page(scopes, page)
-    return respond_tokens(data, total, page)
+    return respond_list(data, total, page, tokens=True)
 
 
 def _ids_filter(raws: Sequence[str]) -> list[int] | None:
@@ -596,7 +589,7 @@ def _calls_response(scopes: Sequence[CallScope], source: Mapping[str, Any]) -> R
     fmt = Format.read(source)
     page = paging()
     data, total = calls_page(scopes, page, fmt)
-    return respond_tokens(data, total, page, fmt.extra())
+    return respond_list(data, total, page, extra=fmt.extra(), tokens=True)
 
 
 @call("calls")
