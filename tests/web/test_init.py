@@ -59,7 +59,9 @@ def test_error_handler__brapi_errors_are_the_specs_json_strings(app):
     app.add_url_rule("/brapi/v2/boom", "boom", _boom)
     resp = app.test_client().get("/brapi/v2/boom")
     assert resp.status_code == 404 and resp.mimetype == "application/json"
-    assert re.fullmatch(r"ERROR - \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ - .*no accession 'X'.*", resp.json)
+    assert re.fullmatch(
+        r"ERROR - \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ - .*no accession 'X'.*", resp.json
+    )
 
 
 def test_error_handler__html_for_pages(app):
