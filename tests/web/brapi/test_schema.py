@@ -25,21 +25,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import schemathesis  # a test dependency (setup.cfg): missing, the suite fails, never skips
 import yaml
-
-schemathesis = pytest.importorskip("schemathesis")
-
-from hypothesis import HealthCheck, given, settings  # noqa: E402
-from schemathesis.checks import not_a_server_error  # noqa: E402
-from schemathesis.specs.openapi.checks import (  # noqa: E402
+from hypothesis import HealthCheck, given, settings
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
     content_type_conformance,
     response_schema_conformance,
     status_code_conformance,
 )
 
-from breedhub.web.brapi import implemented_calls  # noqa: E402
-from tests.web.brapi._brapi_data import populate_brapi  # noqa: E402
-from tests.web.conftest import bearer  # noqa: E402
+from breedhub.web.brapi import implemented_calls
+from tests.web.brapi._brapi_data import populate_brapi
+from tests.web.conftest import bearer
 
 SPEC = (
     Path(__file__).parents[4] / "shared" / "brapi-spec" / "merged" / "brapi_v2.1_all_openapi.yaml"
