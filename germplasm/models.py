@@ -692,4 +692,4 @@ __all__ = [
 
 
 # Tables kept in modules of their own, on the same metadata (imported last: they import this).
-from breedhub.germplasm import models_exchange, models_uploads  # noqa: E402, F401
+from breedhub.germplasm import models_audit, models_exchange, models_uploads  # noqa: E402, F401

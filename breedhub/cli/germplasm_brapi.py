@@ -1,7 +1,7 @@
 """``breedhub germplasm import brapi URL``: import from another BrAPI v2 server.
 
 The command is attached to the ``import`` group of :mod:`breedhub.cli.germplasm`
-(``import_.add_command(brapi)`` there).
+(``import_.add_command(brapi)`` in :mod:`breedhub.cli.germplasm_import`).
 """
 
 from __future__ import annotations
