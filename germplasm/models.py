@@ -197,7 +197,7 @@ class Accession(Base):
     __table_args__ = (
         UniqueConstraint("institute_id", "accenumb"),
         UniqueConstraint("puid"),
-        Index("ix_accession_species_accenumb", "species_id", "accenumb"),
+        Index("ix_accession_species_accenumb", "species_id", "accenumb", "id"),  # id: tie-break
         # The breeder's usual narrowing: a species, then origin and biological status.
         Index("ix_accession_species_origin_status", "species_id", "origcty", "sampstat"),
         CheckConstraint("ploidy IS NULL OR ploidy >= 1", name="ploidy_positive"),
@@ -410,7 +410,9 @@ class TraitSummary(Base):
     min_value: Mapped[float | None] = mapped_column(Float)
     max_value: Mapped[float | None] = mapped_column(Float)
 
-    __table_args__ = (Index("ix_trait_summary_variable_mean", "variable_id", "mean"),)
+    __table_args__ = (  # (variable, mean, accession): a range, sorted, from the index alone
+        Index("ix_trait_summary_variable_mean", "variable_id", "mean", "accession_id"),
+    )
 
 
 class Sample(Base):

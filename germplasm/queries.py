@@ -1,25 +1,22 @@
-"""Searching and reading germplasm: the queries behind the CLI, portal and BrAPI.
+"""Reading germplasm: one accession and its page, and look-ups by reference.
 
-Every query is a fixed number of SQL statements whatever the page size (no
-N+1), and every filter is served by an index, so that searches stay fast at a
-million accessions and ten million observations.
+The queries behind the CLI, portal and BrAPI. Every query is a fixed number
+of SQL statements whatever the page size (no N+1). The search itself lives in
+:mod:`germplasm.queries_search` and is re-exported here.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, func, or_, select, true
-from sqlalchemy.orm import Session, lazyload
+from sqlalchemy import ColumnElement, func, or_, select, true
+from sqlalchemy.orm import Session
 
 from breedhub.germplasm.access import Viewer, visible_clause
 from breedhub.germplasm.exceptions import NotFoundError
-from breedhub.germplasm.mcpd import SAMPSTAT
 from breedhub.germplasm.models import (
     Accession,
-    AccessionName,
     GenotypeDataset,
     GenotypeDatasetSample,
     Institute,
@@ -35,286 +32,43 @@ from breedhub.germplasm.models import (
     TraitSummary,
     Trial,
 )
-from breedhub.germplasm.names import prefix_upper_bound, search_key
+from breedhub.germplasm.queries_search import (
+    MAX_PAGE,
+    MAX_PAGE_SIZE,
+    MAX_RESULTS,
+    SORT_KEYS,
+    AccessionQuery,
+    Page,
+    TraitRange,
+    accession_summary,
+    search_accessions,
+    text_keys,
+)
 
-SORT_KEYS = ("accenumb", "name", "species", "institute", "origin", "sampstat", "acqdate")
-MAX_PAGE_SIZE = 1000
+__all__ = [
+    "MAX_ID",
+    "MAX_PAGE",
+    "MAX_PAGE_SIZE",
+    "MAX_RESULTS",
+    "SORT_KEYS",
+    "AccessionQuery",
+    "Page",
+    "TraitRange",
+    "accession_by_id",
+    "accession_detail",
+    "accession_ids_by_ref",
+    "accession_species_by_ref",
+    "accession_summary",
+    "get_accession",
+    "search_accessions",
+    "species_accession_ids",
+    "text_keys",
+]
+
 #: The largest database id: ids are INTEGER columns, 32-bit on PostgreSQL (SQLAlchemy
 #: casts a bound id to INTEGER there, so a larger one is an "integer out of range" error).
 MAX_ID = 2**31 - 1
 _CHUNK = 500  # ids per IN (...) list
-
-
-@dataclass(frozen=True)
-class TraitRange:
-    """Keep accessions whose mean for ``variable`` lies in [min, max] (either may be None)."""
-
-    variable: str
-    min: float | None = None
-    max: float | None = None
-
-
-@dataclass(frozen=True)
-class AccessionQuery:
-    """What to search for. Every field is optional; filters combine with AND.
-
-    Attributes
-    ----------
-    text
-        Prefix of any name, accession number, synonym or other number,
-        matched after :func:`germplasm.names.search_key` normalisation.
-    species
-        Species key (``rice``).
-    institute
-        Holding institute's WIEWS code.
-    origin
-        ISO 3166-1 alpha-3 country of origin.
-    sampstat
-        MCPD biological status; a general code includes its specific ones
-        (400 matches 410, 411, ...).
-    traits
-        Ranges on the accession's mean of a variable.
-    genotyped
-        True: only accessions with a sample in a genotype dataset; False: only without.
-    sort
-        One of :data:`SORT_KEYS`, or the name of a variable to sort by its mean.
-    """
-
-    text: str | None = None
-    species: str | None = None
-    institute: str | None = None
-    origin: str | None = None
-    sampstat: int | None = None
-    traits: tuple[TraitRange, ...] = ()
-    genotyped: bool | None = None
-    page: int = 1
-    page_size: int = 25
-    sort: str = "accenumb"
-    descending: bool = False
-
-    def validate(self) -> None:
-        """Raise ``ValueError`` naming the bad argument."""
-        if self.page < 1:
-            raise ValueError(f"page must be 1 or more, not {self.page}")
-        if not 1 <= self.page_size <= MAX_PAGE_SIZE:
-            raise ValueError(
-                f"page_size must be between 1 and {MAX_PAGE_SIZE}, not {self.page_size}"
-            )
-        if self.sampstat is not None and self.sampstat not in SAMPSTAT:
-            raise ValueError(f"sampstat {self.sampstat} is not an MCPD SAMPSTAT code")
-        if self.origin is not None and len(self.origin) != 3:
-            raise ValueError(f"origin must be an ISO 3166-1 alpha-3 code, not {self.origin!r}")
-
-
-@dataclass
-class Page:
-    """One page of results, in the shape the CLI prints with ``--json``."""
-
-    total: int
-    page: int
-    page_size: int
-    results: list[dict[str, Any]] = field(default_factory=list)
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.page_size))
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "total": self.total,
-            "page": self.page,
-            "page_size": self.page_size,
-            "results": self.results,
-        }
-
-
-def _sampstat_range(code: int) -> tuple[int, int]:
-    """MCPD's hierarchy: 100 covers 100-199, 410 covers 410-419, 411 only itself."""
-    if code % 100 == 0 and code != 999:
-        return code, code + 100
-    if code % 10 == 0:
-        return code, code + 10
-    return code, code + 1
-
-
-def _variable_ids(session: Session, names: list[str]) -> dict[str, int]:
-    if not names:
-        return {}
-    rows = session.execute(
-        select(ObservationVariable.name, ObservationVariable.id).where(
-            ObservationVariable.name.in_(names)
-        )
-    ).all()
-    found = {n: i for n, i in rows}
-    missing = [n for n in names if n not in found]
-    if missing:
-        raise NotFoundError(f"unknown observation variable(s): {', '.join(missing)}")
-    return found
-
-
-def _conditions(
-    session: Session, q: AccessionQuery, var_ids: dict[str, int]
-) -> list[ColumnElement[bool]]:
-    """The WHERE clauses on ``accession`` (applied directly, so the planner sees them)."""
-    conds: list[ColumnElement[bool]] = []
-    if q.text and (key := search_key(q.text)):
-        conds.append(
-            Accession.id.in_(
-                select(AccessionName.accession_id).where(
-                    AccessionName.key >= key, AccessionName.key < prefix_upper_bound(key)
-                )
-            )
-        )
-    if q.species:
-        species_id = session.scalar(select(SpeciesRow.id).where(SpeciesRow.key == q.species))
-        if species_id is None:
-            raise NotFoundError(f"unknown species {q.species!r}")
-        conds.append(Accession.species_id == species_id)
-    if q.institute:
-        inst_id = session.scalar(select(Institute.id).where(Institute.code == q.institute.upper()))
-        conds.append(Accession.institute_id == (inst_id if inst_id is not None else -1))
-    if q.origin:
-        conds.append(Accession.origcty == q.origin.upper())
-    if q.sampstat is not None:
-        lo, hi = _sampstat_range(q.sampstat)
-        conds.append(and_(Accession.sampstat >= lo, Accession.sampstat < hi))
-    for tr in q.traits:
-        sub = select(TraitSummary.accession_id).where(
-            TraitSummary.variable_id == var_ids[tr.variable]
-        )
-        if tr.min is not None:
-            sub = sub.where(TraitSummary.mean >= tr.min)
-        if tr.max is not None:
-            sub = sub.where(TraitSummary.mean <= tr.max)
-        conds.append(Accession.id.in_(sub))
-    if q.genotyped is not None:
-        has = exists(
-            select(Sample.id)
-            .join(GenotypeDatasetSample, GenotypeDatasetSample.sample_id == Sample.id)
-            .where(Sample.accession_id == Accession.id)
-        )
-        conds.append(has if q.genotyped else ~has)
-    return conds
-
-
-def search_accessions(session: Session, query: AccessionQuery) -> Page:
-    """Search accessions; return one sorted page and the total count.
-
-    Parameters
-    ----------
-    session
-        An open database session.
-    query
-        Filters, sort and page; see :class:`AccessionQuery`.
-
-    Returns
-    -------
-    Page
-        ``results`` holds one dict per accession: ids, numbers, names,
-        species, origin, status and, for each filtered or sorted trait, its mean.
-
-    Raises
-    ------
-    ValueError
-        For a bad page, page size, SAMPSTAT or origin.
-    NotFoundError
-        For a trait filter naming an unknown variable.
-    """
-    query.validate()
-    trait_names = [t.variable for t in query.traits]
-    sort_by_trait = query.sort not in SORT_KEYS
-    if sort_by_trait and query.sort not in trait_names:
-        trait_names.append(query.sort)
-    var_ids = _variable_ids(session, trait_names)
-    conds = _conditions(session, query, var_ids)
-    # count(*), not count(id): an index-only scan can then answer it.
-    total = session.scalar(select(func.count()).select_from(Accession).where(*conds)) or 0
-
-    # Sort and page narrow rows (ids), then load the page's 25 accessions:
-    # sorting thousands of full, wide rows is what made broad searches slow.
-    stmt = select(Accession.id).where(*conds)
-    if query.sort == "institute":
-        stmt = stmt.join(Institute, Institute.id == Accession.institute_id)
-    elif query.sort == "species":
-        stmt = stmt.join(SpeciesRow, SpeciesRow.id == Accession.species_id)
-    order: Any
-    if sort_by_trait:
-        mean = (
-            select(TraitSummary.mean)
-            .where(
-                TraitSummary.accession_id == Accession.id,
-                TraitSummary.variable_id == var_ids[query.sort],
-            )
-            .scalar_subquery()
-        )
-        order = mean
-    else:
-        order = {
-            "accenumb": Accession.accenumb,
-            "name": Accession.name,
-            "species": SpeciesRow.key,
-            "institute": Institute.code,
-            "origin": Accession.origcty,
-            "sampstat": Accession.sampstat,
-            "acqdate": Accession.acqdate,
-        }[query.sort]
-    order_col = order.desc() if query.descending else order.asc()
-    if sort_by_trait or query.sort == "sampstat":
-        # Only these may be NULL; NULLS LAST elsewhere would stop an index from serving the order.
-        order_col = order_col.nulls_last()
-    stmt = (
-        stmt.order_by(order_col, Accession.id)
-        .limit(query.page_size)
-        .offset((query.page - 1) * query.page_size)
-    )
-    page_ids = list(session.scalars(stmt))
-    loaded = {
-        a.id: a
-        for a in session.scalars(
-            select(Accession).options(lazyload(Accession.names)).where(Accession.id.in_(page_ids))
-        ).unique()
-    }
-    rows = [loaded[i] for i in page_ids]
-    results = [accession_summary(a) for a in rows]
-    if rows and var_ids:
-        means = session.execute(
-            select(TraitSummary.accession_id, TraitSummary.variable_id, TraitSummary.mean).where(
-                TraitSummary.accession_id.in_([a.id for a in rows]),
-                TraitSummary.variable_id.in_(list(var_ids.values())),
-            )
-        ).all()
-        by_id = {v: k for k, v in var_ids.items()}
-        lookup = {(a, v): m for a, v, m in means}
-        for r in results:
-            r["traits"] = {by_id[v]: lookup.get((r["id"], v)) for v in var_ids.values()}
-    if rows:
-        geno = set(
-            session.scalars(
-                select(Sample.accession_id)
-                .join(GenotypeDatasetSample, GenotypeDatasetSample.sample_id == Sample.id)
-                .where(Sample.accession_id.in_([a.id for a in rows]))
-            )
-        )
-        for r in results:
-            r["genotyped"] = r["id"] in geno
-    return Page(total=total, page=query.page, page_size=query.page_size, results=results)
-
-
-def accession_summary(acc: Accession) -> dict[str, Any]:
-    """The short, JSON-ready description of an accession used in result lists."""
-    return {
-        "id": acc.id,
-        "puid": acc.puid,
-        "instcode": acc.institute.code,
-        "accenumb": acc.accenumb,
-        "name": acc.name,
-        "species": acc.species_row.key,
-        "scientific_name": f"{acc.genus} {acc.species_epithet}",
-        "subtaxa": acc.subtaxa,
-        "origcty": acc.origcty,
-        "sampstat": acc.sampstat,
-        "sampstat_label": SAMPSTAT.get(acc.sampstat, "") if acc.sampstat is not None else "",
-    }
 
 
 def get_accession(session: Session, ref: str | int) -> Accession:

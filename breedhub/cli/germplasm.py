@@ -75,8 +75,10 @@ def _trait_range(text: str) -> tuple[str, float | None, float | None]:
 @click.option("--genotyped/--not-genotyped", default=None, help="With (or without) genotypes.")
 @click.option("--sort", default="accenumb", show_default=True, help="Field or variable name.")
 @click.option("--desc", is_flag=True, help="Sort descending.")
-@click.option("--page", default=1, show_default=True, type=int)
-@click.option("--page-size", default=25, show_default=True, type=int)
+@click.option("--page", default=1, show_default=True, type=int, help="Page number, from 1.")
+@click.option(
+    "--page-size", default=25, show_default=True, type=int, help="Results per page, 1 to 1000."
+)
 @json_option
 @user_errors
 def search(
@@ -93,7 +95,11 @@ def search(
     page_size: int,
     as_json: bool,
 ) -> None:
-    """Search accessions by name, number or synonym (a prefix) and filters."""
+    """Search accessions by name, number or synonym (a prefix) and filters.
+
+    Counts stop at 10,000 ("10,000+ accessions") and pages reach the first
+    10,000 results: narrow a broader search to see further.
+    """
     from breedhub.germplasm import AccessionQuery, TraitRange, search_accessions
     from breedhub.germplasm.db import session_factory
 
@@ -115,7 +121,8 @@ def search(
     if as_json:
         emit_json(result.to_dict())
         return
-    click.echo(f"{result.total} accessions (page {result.page} of {result.pages})")
+    plus = "+" if result.total_is_lower_bound else ""
+    click.echo(f"{result.total:,}{plus} accessions (page {result.page:,} of {result.pages:,})")
     if not result.results:
         return
     rows = [
