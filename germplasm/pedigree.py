@@ -21,6 +21,7 @@ import polars as pl
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, aliased
 
+from breedhub.germplasm.audit import file_sha256, finish_import, start_import
 from breedhub.germplasm.bulk import chunked
 from breedhub.germplasm.db import transaction
 from breedhub.germplasm.exceptions import Problem, ValidationError
@@ -192,9 +193,14 @@ def _write_pedigrees(
 
 
 def import_pedigree(
-    engine: Engine, path: str | os.PathLike[str], *, dry_run: bool = False
+    engine: Engine, path: str | os.PathLike[str], *, dry_run: bool = False, record: bool = True
 ) -> ImportReport:
     """Validate a pedigree file, then set the parents of its accessions.
+
+    Unless it is a dry run, the import is recorded in the audit trail (a
+    ``pedigree`` :class:`~germplasm.models_audit.DataImport`: the file's
+    sha256 and the counts) in its own transaction; ``record=False`` is for a
+    caller that records the whole operation itself (a BrAPI import).
 
     Raises
     ------
@@ -256,6 +262,9 @@ def import_pedigree(
         _write_pedigrees(session, parsed, ids, new_edges, report)
         if dry_run:
             session.rollback()
+        elif record:
+            audit = start_import(session, "pedigree", source, sha256=file_sha256(path))
+            finish_import(session, audit, report)
     return report
 
 

@@ -36,14 +36,19 @@ def test_import_pedigree__links_parents_and_progeny(stocked):
         assert [p["accenumb"] for p in accession_detail(s, "CHN001:R0001")["progeny"]] == ["R0003"]
 
 
+def _data(fingerprint):
+    """A database fingerprint without the audit trail (every import adds its record)."""
+    return {t: d for t, d in fingerprint.items() if t not in ("data_import", "import_change")}
+
+
 def test_import_pedigree__twice_changes_nothing_and_export_round_trips(stocked, tmp_path):
     import_pedigree(stocked, DATA / "pedigree_valid.csv")
-    before = database_fingerprint(stocked)
+    before = _data(database_fingerprint(stocked))
     assert import_pedigree(stocked, DATA / "pedigree_valid.csv").unchanged == 1
     out = tmp_path / "out.csv"
     assert export_pedigree(stocked, out) == 1
     assert import_pedigree(stocked, out).unchanged == 1
-    assert database_fingerprint(stocked) == before
+    assert _data(database_fingerprint(stocked)) == before
 
 
 def test_import_pedigree__reports_every_problem_and_writes_nothing(stocked, tmp_path):
@@ -85,3 +90,25 @@ def test_import_pedigree__parent_in_another_institute(stocked, tmp_path):
     with session_factory(stocked)() as s:
         (ped,) = s.scalars(select(Pedigree)).all()
         assert ped.female_parent.accenumb == "R0001" and ped.male_parent_id is None
+
+
+def test_import_pedigree__recorded_in_the_audit_trail_unless_dry_run(stocked, tmp_path):
+    from breedhub.germplasm.audit import file_sha256
+    from breedhub.germplasm.models_audit import DataImport
+
+    path = DATA / "pedigree_valid.csv"
+    import_pedigree(stocked, path, dry_run=True)
+    import_pedigree(stocked, path, record=False)
+    with session_factory(stocked)() as s:
+        assert s.scalars(select(DataImport).where(DataImport.kind == "pedigree")).all() == []
+    import_pedigree(stocked, path)
+    with session_factory(stocked)() as s:
+        rec = s.scalars(select(DataImport).where(DataImport.kind == "pedigree")).one()
+    assert (rec.kind, rec.source, rec.sha256) == ("pedigree", str(path), file_sha256(path))
+    assert {k: rec.counts[k] for k in ("rows", "inserted", "updated", "unchanged")} == {
+        "rows": 1,
+        "inserted": 0,
+        "updated": 0,
+        "unchanged": 1,
+    }
+    assert rec.run_by and rec.undone_at is None
