@@ -2,8 +2,8 @@
 """Germplasm database at scale: import rates and search latency, SQLite and PostgreSQL.
 
 Generates (seeded, vectorised, not timed) an MCPD passport file of N accessions
-and long-layout observation files of M observations over them, then for each
-engine:
+(a quarter with an ``INSTCODE:number`` OTHERNUMB) and long-layout observation
+files of M observations over them, then for each engine:
 
 1. a fresh database (SQLite file; a durable PostgreSQL 15 started here),
    ``init_database``;
@@ -15,14 +15,23 @@ engine:
    columns, no index; PostgreSQL: ``COPY`` of the file into a bare table) and
    reports ``our rate / raw rate``: absolute times on shared machines are
    noisy, the ratio much less so;
-5. times the typical searches (p50/p95 over ``--reps`` random terms), next to
-   a ``SELECT 1`` round trip through a fresh session as the floor.
+5. gives 5 % of the accessions a sample in a genotype dataset (untimed), then
+   times every search (each filter, sorts by a column and by a trait, the
+   deepest page, the accession page; p50/p95 over ``--reps`` random terms),
+   next to a ``SELECT 1`` round trip through a fresh session as the floor.
 
-Prints two tables and writes JSON (default ``bench/results/germplasm.json``).
+Prints the tables and writes JSON (default ``bench/results/germplasm.json``)::
+
+    {"accessions": N, "observations": M,
+     "postgresql": {"import": {"passports": {"ratio": r, ...}, "observations": {...}},
+                    "reimport": {...}, "search": {"<query>": {"p50_ms": x, "p95_ms": y}}},
+     "sqlite": {...}, "machine": {...}, "params": {...}}
 
     python bench/germplasm.py --quick
     python bench/germplasm.py                       # 1M accessions, 10M observations
     python bench/germplasm.py --engines sqlite --accessions 200000 --observations 2000000
+    python bench/germplasm.py --workdir /tmp/b --keep         # build once, keep the databases
+    python bench/germplasm.py --workdir /tmp/b --search-only  # then re-measure the searches
 """
 
 from __future__ import annotations
@@ -66,10 +75,13 @@ from breedhub.germplasm import (  # noqa: E402
 from breedhub.germplasm.mcpd import COLLSRC, COLUMNS, SAMPSTAT, countries  # noqa: E402
 from breedhub.germplasm.passport import import_passport  # noqa: E402
 from breedhub.germplasm.phenotypes import LONG_COLUMNS, import_observations  # noqa: E402
+from breedhub.germplasm.queries import MAX_RESULTS  # noqa: E402
 from breedhub.testing import PostgresServer, find_pg_bindir  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 OBS_PER_FILE = 1_000_000
+OTHERNUMB_SHARE = 0.25
+GENOTYPED_SHARE = 0.05  # accessions with a sample in a genotype dataset
 N_STUDIES, N_REPS = 5, 2
 INSTITUTES = [f"CHN{i:03d}" for i in range(1, 21)]
 ORIGINS = ["CHN", "IND", "PHL", "IDN", "VNM", "THA", "BGD", "JPN", "KOR", "NPL", "PAK", "MMR",
@@ -166,6 +178,8 @@ def generate_passport(path: Path, n: int, rng: np.random.Generator) -> pl.DataFr
             "STORAGE": pick(["13", "12;13", "13;20", "20"], rng.integers(0, 4, n)),
             "MLSSTAT": pick(["0", "1"], rng.integers(0, 2, n)),
             "DONORCODE": pick(["", *INSTITUTES[:5]], rng.integers(0, 6, n)),
+            "_other": pl.Series(rng.random(n) < OTHERNUMB_SHARE),
+            "_oinst": pick(INSTITUTES, rng.integers(0, len(INSTITUTES), n)),
         }
     )
     name1 = pl.concat_str([pl.col("_p1"), pl.col("_s1"), pl.lit(" "), pl.col("_n1")])
@@ -181,6 +195,10 @@ def generate_passport(path: Path, n: int, rng: np.random.Generator) -> pl.DataFr
         DECLONGITUDE=pl.col("DECLONGITUDE").cast(pl.String),
         ELEVATION=pl.col("ELEVATION").cast(pl.String),
         REMARKS=pl.lit("benchmark"),
+        # MCPD "INSTCODE:number" (a quarter of the accessions), found with or without the prefix
+        OTHERNUMB=pl.when(pl.col("_other"))
+        .then(pl.concat_str([pl.col("_oinst"), pl.lit(":ZD-"), pl.col("ACCENUMB").str.slice(2)]))
+        .otherwise(pl.lit("")),
     )
     out = df.select([pl.col(c) if c in df.columns else pl.lit("").alias(c) for c in COLUMNS])
     out.write_csv(path)
@@ -190,6 +208,9 @@ def generate_passport(path: Path, n: int, rng: np.random.Generator) -> pl.DataFr
         pl.col("_species").alias("species"),
         name1.alias("name"),
         pl.col("ORIGCTY").alias("origin"),
+        pl.col("INSTCODE").alias("institute"),
+        pl.col("SAMPSTAT").cast(pl.Int64).alias("sampstat"),
+        pl.col("OTHERNUMB").alias("othernumb"),
     )
 
 
@@ -326,49 +347,37 @@ def raw_postgres(url: str, table: str, files: list[Path]) -> float:
 
 
 def search_cases(accessions: pl.DataFrame, rng: random.Random) -> dict[str, Callable[[], Any]]:
-    """name -> a function returning a fresh random query callable(session)."""
+    """Query name -> a function returning a fresh random query callable(session).
+
+    Each filter alone, the usual combinations, a sort by a column and by a
+    trait, the deepest pages a search allows, and the accession page.
+    """
     variables = [v for v in load_traits(default_registry()) if v.data_type == "numerical"]
     species = sorted(accessions["species"].unique().to_list())
     names = accessions["name"].to_list()
     numbers = accessions["accenumb"].to_list()
+    others = [o for o in accessions["othernumb"].to_list() if o]
     refs = accessions.select(pl.concat_str(["instcode", "accenumb"], separator=":"))
     refs = refs.to_series().to_list()
+    institutes = sorted(accessions["institute"].unique().to_list())
     origins = [c for c in ORIGINS if c in countries()]
+    last_page = MAX_RESULTS // 25  # the deepest page of 25 a search may ask for
+
+    def search(**kw: Any) -> Any:
+        return lambda s: search_accessions(s, AccessionQuery(**kw))
 
     def name_prefix() -> Any:
         name = rng.choice(names)
-        prefix = name[: name.index(" ") + 2]  # "Zhongyou 1": a few dozen hits at 1M
-        return lambda s: search_accessions(s, AccessionQuery(text=prefix))
-
-    def accenumb() -> Any:
-        num = rng.choice(numbers)
-        return lambda s: search_accessions(s, AccessionQuery(text=num))
-
-    def species_page1() -> Any:
-        sp = rng.choice(species)
-        return lambda s: search_accessions(s, AccessionQuery(species=sp, sort="accenumb"))
-
-    def species_origin_sampstat() -> Any:
-        sp, org = rng.choice(species), rng.choice(origins)
-        st = rng.choice([100, 300, 400, 410, 500])
-        return lambda s: search_accessions(s, AccessionQuery(species=sp, origin=org, sampstat=st))
+        return search(text=name[: name.index(" ") + 2])  # "Zhongyou 1": a few hundred hits at 1M
 
     def trait_range() -> Any:
         v = rng.choice(variables)
         a = v.mean + rng.uniform(-1.0, 0.5) * v.sd
-        b = a + 0.5 * v.sd
-        return lambda s: search_accessions(
-            s,
-            AccessionQuery(traits=(TraitRange(v.name, a, b),), sort=v.name, descending=True),
-        )
+        return search(traits=(TraitRange(v.name, a, a + 0.5 * v.sd),), sort=v.name, descending=True)
 
-    def deep_page() -> Any:
-        sp = rng.choice(species)
-        return lambda s: search_accessions(s, AccessionQuery(species=sp, page=200))
-
-    def not_genotyped() -> Any:
-        sp = rng.choice(species)
-        return lambda s: search_accessions(s, AccessionQuery(species=sp, genotyped=False))
+    def trait_sort() -> Any:
+        v = rng.choice(variables)
+        return search(traits=(TraitRange(v.name),), sort=v.name, descending=True)
 
     def detail() -> Any:
         ref = rng.choice(refs)
@@ -376,19 +385,37 @@ def search_cases(accessions: pl.DataFrame, rng: random.Random) -> dict[str, Call
 
     return {
         "name prefix": name_prefix,
-        "accession number": accenumb,
-        "species, sort accenumb, page 1": species_page1,
-        "species + origin + sampstat": species_origin_sampstat,
+        "accession number": lambda: search(text=rng.choice(numbers)),
+        "other number with INSTCODE: prefix": lambda: search(text=rng.choice(others)),
+        "no filter, page 1": lambda: search(),
+        "species": lambda: search(species=rng.choice(species)),
+        "institute": lambda: search(institute=rng.choice(institutes)),
+        "origin": lambda: search(origin=rng.choice(origins)),
+        "sampstat": lambda: search(sampstat=rng.choice([100, 300, 400, 410, 500])),
+        "species + origin + sampstat": lambda: search(
+            species=rng.choice(species),
+            origin=rng.choice(origins),
+            sampstat=rng.choice([100, 300, 400, 410, 500]),
+        ),
+        "genotyped": lambda: search(genotyped=True),
+        "species + not genotyped": lambda: search(species=rng.choice(species), genotyped=False),
+        "species, sort name": lambda: search(species=rng.choice(species), sort="name"),
+        "species, sort accenumb desc": lambda: search(
+            species=rng.choice(species), sort="accenumb", descending=True
+        ),
         "trait mean range, sort by trait": trait_range,
-        "species, page 200": deep_page,
-        "species + not genotyped": not_genotyped,
+        "trait, sort by trait": trait_sort,
+        "species, page 200": lambda: search(species=rng.choice(species), page=200),
+        f"species, page {last_page} (deepest)": lambda: search(
+            species=rng.choice(species), page=last_page
+        ),
         "accession detail": detail,
     }
 
 
 def measure_searches(
     engine: Any, accessions: pl.DataFrame, reps: int, seed: int
-) -> dict[str, dict[str, float]]:
+) -> dict[str, dict[str, float | None | str]]:
     from sqlalchemy import text
 
     factory = session_factory(engine)
@@ -397,7 +424,7 @@ def measure_searches(
     def floor() -> Any:
         return lambda s: s.execute(text("SELECT 1")).scalar()
 
-    out: dict[str, dict[str, float]] = {}
+    out: dict[str, dict[str, Any]] = {}
     for name, make in {"SELECT 1 (floor)": floor, **cases}.items():
         times, hits = [], []
         try:
@@ -429,9 +456,68 @@ def measure_searches(
 # --------------------------------------------------------------------------- per engine
 
 
-def bench_engine(
+def add_genotypes(engine: Any, share: float, seed: int) -> int:
+    """Give ``share`` of the accessions a sample in their species' genotype dataset (untimed).
+
+    The "genotyped" filters then have both kinds of accession to tell apart.
+    """
+    from sqlalchemy import select
+
+    from breedhub.germplasm.bulk import insert_frame
+    from breedhub.germplasm.models import (
+        Accession,
+        GenotypeDataset,
+        GenotypeDatasetSample,
+        Sample,
+    )
+
+    rng = np.random.default_rng(seed)
+    with session_factory(engine)() as s, s.begin():
+        acc = pl.DataFrame(
+            s.execute(select(Accession.id, Accession.species_id)).all(),
+            schema=["accession_id", "species_id"],
+            orient="row",
+        )
+        chosen = acc.filter(pl.Series(rng.random(acc.height) < share))
+        insert_frame(
+            s,
+            Sample,
+            chosen.select(
+                pl.concat_str([pl.lit("BENCH-S"), pl.col("accession_id").cast(pl.String)]).alias(
+                    "name"
+                ),
+                "accession_id",
+                tissue=pl.lit("leaf"), plate=pl.lit(""), well=pl.lit(""), notes=pl.lit(""),
+            ),
+        )  # fmt: skip
+        ids = pl.DataFrame(
+            s.execute(
+                select(Sample.id, Sample.accession_id).where(Sample.name.like("BENCH-S%"))
+            ).all(),
+            schema=["sample_id", "accession_id"],
+            orient="row",
+        )
+        chosen = chosen.join(ids, on="accession_id")
+        for (species_id,), part in chosen.group_by(["species_id"]):
+            ds = GenotypeDataset(name=f"BENCH-GT-{species_id}", species_id=species_id,
+                                 path="/nonexistent", ploidy=2, n_samples=part.height)  # fmt: skip
+            s.add(ds)
+            s.flush()
+            insert_frame(
+                s,
+                GenotypeDatasetSample,
+                part.select(
+                    pl.lit(ds.id).alias("dataset_id"),
+                    "sample_id",
+                    pl.int_range(0, part.height).alias("column_index"),
+                ),
+            )
+    return chosen.height
+
+
+def import_all(
     name: str,
-    url: str,
+    engine: Any,
     raw_load: Callable[[str, list[Path]], float],
     passport: Path,
     obs_files: list[Path],
@@ -439,16 +525,16 @@ def bench_engine(
     accessions: pl.DataFrame,
     args: argparse.Namespace,
 ) -> dict[str, Any]:
+    """Time the imports and the re-import, and the engine's raw load of the same files."""
     registry = default_registry()
-    engine = make_engine(url)
     init_database(engine, registry, load_traits(registry))
-    res: dict[str, Any] = {"size": {"accessions": accessions.height, "observations": n_obs}}
+    res: dict[str, Any] = {}
 
     log(f"{name}: import_passport {passport.name}")
     rep, secs, rss = timed(lambda: import_passport(engine, passport, registry=registry))
     assert rep.inserted == accessions.height, rep
-    res["passport"] = {"rows": rep.rows, "inserted": rep.inserted, "seconds": round(secs, 2),
-                       "rows_per_s": round(rep.rows / secs), "peak_rss_mb": rss}  # fmt: skip
+    res["passports"] = {"rows": rep.rows, "inserted": rep.inserted, "seconds": round(secs, 2),
+                        "rows_per_s": round(rep.rows / secs), "peak_rss_mb": rss}  # fmt: skip
     log(f"{name}: passport {rep.rows} rows in {secs:.1f} s ({rep.rows / secs:,.0f}/s)")
 
     per_file, peak = [], 0.0
@@ -473,22 +559,45 @@ def bench_engine(
                        "peak_rss_mb": rss}  # fmt: skip
     log(f"{name}: re-import {rep} in {secs:.1f} s")
 
-    if engine.dialect.name == "postgresql":
-        # What autovacuum would do within a minute of the load; fixed here for repeatability.
-        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
-            c.exec_driver_sql("ANALYZE")
-    log(f"{name}: searches ({args.reps} reps each)")
-    res["search"] = measure_searches(engine, accessions, args.reps, args.seed)
-    engine.dispose()
-
     log(f"{name}: raw baseline")
     raw_p = raw_load("raw_passport", [passport])
     raw_o = raw_load("raw_observation", obs_files)
-    for key, raw_s in (("passport", raw_p), ("observations", raw_o)):
+    for key, raw_s in (("passports", raw_p), ("observations", raw_o)):
         r = res[key]
         r["raw_seconds"] = round(raw_s, 2)
         r["raw_rows_per_s"] = round(r["rows"] / raw_s)
         r["ratio"] = round(r["rows_per_s"] / r["raw_rows_per_s"], 3)
+    return res
+
+
+def bench_engine(
+    name: str,
+    url: str,
+    raw_load: Callable[[str, list[Path]], float],
+    passport: Path,
+    obs_files: list[Path],
+    n_obs: int,
+    accessions: pl.DataFrame,
+    args: argparse.Namespace,
+) -> dict[str, Any]:
+    """Import (unless ``--search-only``), then measure the searches."""
+    engine = make_engine(url)
+    res: dict[str, Any] = {"size": {"accessions": accessions.height, "observations": n_obs}}
+    if not args.search_only:
+        imported = import_all(name, engine, raw_load, passport, obs_files, n_obs, accessions, args)
+        res["reimport"] = imported.pop("reimport")
+        res["import"] = imported
+        n = add_genotypes(engine, GENOTYPED_SHARE, args.seed)
+        log(f"{name}: {n:,} accessions given a genotyped sample")
+    if engine.dialect.name == "postgresql":
+        # What autovacuum does within a minute of a load (PostgreSQL >= 13 vacuums
+        # insert-only tables too): statistics, and the visibility map that lets
+        # index-only scans skip the table. Done here for repeatability.
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
+            c.exec_driver_sql("VACUUM ANALYZE")
+    log(f"{name}: searches ({args.reps} reps each)")
+    res["search"] = measure_searches(engine, accessions, args.reps, args.seed)
+    engine.dispose()
     return res
 
 
@@ -502,6 +611,25 @@ def pg_version(url: str) -> str:
     return str(v)
 
 
+class BenchPostgres(PostgresServer):
+    """A durable PostgreSQL server whose cluster can be kept and started again."""
+
+    def start(self) -> None:
+        if not (self.datadir / "PG_VERSION").exists():
+            super().start()
+            return
+        opts = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1"
+        self._run(str(self.bindir / "pg_ctl"), "-D", str(self.datadir), "-l",
+                  str(self.root / "log"), "-w", "-t", "60", "start", "-o", opts)  # fmt: skip
+
+    def stop(self, keep: bool = False) -> None:
+        if not keep:
+            super().stop()
+            return
+        subprocess.run([*self.as_user, str(self.bindir / "pg_ctl"), "-D", str(self.datadir),
+                        "-m", "fast", "stop"], capture_output=True)  # fmt: skip
+
+
 # --------------------------------------------------------------------------- main
 
 
@@ -509,40 +637,40 @@ def _ms(v: float | None) -> str:
     return "error" if v is None else f"{v:.1f}"
 
 
-def print_tables(results: dict[str, Any]) -> None:
+def print_tables(doc: dict[str, Any], engines: list[str]) -> None:
     print()
-    for eng, r in results.items():
-        size = r.get("size", {})
-        print(f"{eng}: {size.get('accessions', 0):,} accessions, "
-              f"{size.get('observations', 0):,} observations")  # fmt: skip
+    print(f"{doc['accessions']:,} accessions, {doc['observations']:,} observations")
     print()
     head = f"{'engine':<11} {'step':<13} {'rows':>11} {'seconds':>9} {'rows/s':>10} " \
            f"{'raw rows/s':>11} {'ratio':>6} {'peak RSS MB':>12}"  # fmt: skip
     print(head)
     print("-" * len(head))
-    for eng, r in results.items():
-        for step in ("passport", "observations", "reimport"):
-            x = r[step]
+    for eng in engines:
+        r = doc[eng]
+        steps = {**r.get("import", {}), "reimport": r.get("reimport")}
+        for step, x in steps.items():
+            if not x:
+                continue
             raw = f"{x['raw_rows_per_s']:>11,}" if "raw_rows_per_s" in x else f"{'':>11}"
             ratio = f"{x['ratio']:>6.2f}" if "ratio" in x else f"{'':>6}"
             print(f"{eng:<11} {step:<13} {x['rows']:>11,} {x['seconds']:>9.1f} "
                   f"{x['rows_per_s']:>10,} {raw} {ratio} {x['peak_rss_mb']:>12,.0f}")  # fmt: skip
     print()
-    engines = list(results)
-    head = f"{'query':<34}" + "".join(f" {e + ' p50':>15} {e + ' p95':>15}" for e in engines)
+    head = f"{'query':<38}" + "".join(f" {e + ' p50':>15} {e + ' p95':>15}" for e in engines)
     print(head + "   (ms)")
     print("-" * len(head))
-    for q in next(iter(results.values()))["search"]:
+    queries = list(dict.fromkeys(q for e in engines for q in doc[e].get("search", {})))
+    for q in queries:
         cells = "".join(
-            f" {_ms(results[e]['search'].get(q, {}).get('p50_ms')):>15}"
-            f" {_ms(results[e]['search'].get(q, {}).get('p95_ms')):>15}"
+            f" {_ms(doc[e].get('search', {}).get(q, {}).get('p50_ms')):>15}"
+            f" {_ms(doc[e].get('search', {}).get(q, {}).get('p95_ms')):>15}"
             for e in engines
         )
-        print(f"{q:<34}{cells}")
+        print(f"{q:<38}{cells}")
     print()
 
 
-def main() -> int:
+def parse_args() -> argparse.Namespace:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -554,127 +682,189 @@ def main() -> int:
     ap.add_argument("--reps", type=int, default=50, help="repetitions per search")
     ap.add_argument("--seed", type=int, default=20240601)
     ap.add_argument("--quick", action="store_true", help="20,000 accessions, 200,000 observations")
-    ap.add_argument("--keep", action="store_true", help="keep the work directory")
-    args = ap.parse_args()
+    ap.add_argument(
+        "--keep",
+        action="store_true",
+        help="keep the work directory and its databases (for --search-only)",
+    )
+    ap.add_argument(
+        "--search-only",
+        action="store_true",
+        help="measure the searches on the databases a --keep run left in --workdir",
+    )
+    args = ap.parse_args()  # fmt: skip
     if args.quick:
         args.accessions, args.observations = 20_000, 200_000
-    engines = [e.strip() for e in args.engines.split(",") if e.strip()]
-    unknown = set(engines) - {"sqlite", "postgresql"}
+    args.engine_list = [e.strip() for e in args.engines.split(",") if e.strip()]
+    unknown = set(args.engine_list) - {"sqlite", "postgresql"}
     if unknown:
         ap.error(f"unknown engine(s): {', '.join(sorted(unknown))}")
+    if args.search_only and (args.workdir is None or not (args.workdir / "build.json").exists()):
+        ap.error("--search-only needs the --workdir of an earlier --keep run")
+    return args
 
+
+def prepare_data(args: argparse.Namespace, workdir: Path) -> tuple[pl.DataFrame, list[Path], int]:
+    """Generate the files (or, for --search-only, read what the kept run generated)."""
+    if args.search_only:
+        build = json.loads((workdir / "build.json").read_text())
+        accessions = pl.read_parquet(workdir / "accessions.parquet")
+        log(f"reusing {workdir}: {accessions.height:,} accessions, "
+            f"{build['observations']:,} observations")  # fmt: skip
+        return accessions, [workdir / f for f in build["observation_files"]], build["observations"]
+    rng = np.random.default_rng(args.seed)
+    log(f"generating {args.accessions:,} accessions, {args.observations:,} observations "
+        f"in {workdir}")  # fmt: skip
+    t0 = time.perf_counter()
+    accessions = generate_passport(workdir / "passport.csv", args.accessions, rng)
+    obs_files, n_obs = generate_observations(workdir, accessions, args.observations, rng)
+    log(f"generated in {time.perf_counter() - t0:.0f} s: {len(obs_files)} observation "
+        f"files, {n_obs:,} rows")  # fmt: skip
+    if args.keep:
+        accessions.write_parquet(workdir / "accessions.parquet")
+        (workdir / "build.json").write_text(json.dumps({
+            "accessions": accessions.height, "observations": n_obs,
+            "observation_files": [p.name for p in obs_files]}))  # fmt: skip
+    return accessions, obs_files, n_obs
+
+
+def new_document(args: argparse.Namespace, accessions: int, n_obs: int, n_files: int) -> dict:
+    """The result file's frame: sizes, machine, parameters; engines are added as they run."""
+    return {
+        "benchmark": "germplasm",
+        "accessions": accessions,
+        "observations": n_obs,
+        "machine": {
+            "cpu_count": os.cpu_count(),
+            "cpu": platform.processor() or platform.machine(),
+            "memory_gb": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
+            "python": platform.python_version(),
+            "polars": pl.__version__,
+            "sqlite": sqlite3.sqlite_version,
+            "postgresql": None,
+        },
+        "params": {
+            "observation_files": n_files,
+            "studies_per_file": N_STUDIES,
+            "replicates": N_REPS,
+            "othernumb_share": OTHERNUMB_SHARE,
+            "genotyped_share": GENOTYPED_SHARE,
+            "engines": args.engine_list,
+            "search_reps": args.reps,
+            "seed": args.seed,
+            "quick": args.quick,
+            "search_only": args.search_only,
+            "postgresql_durable": True,
+            "ratio": "our rows/s divided by the raw engine's bulk-load rows/s of the same "
+            "CSV files in the same run (SQLite: executemany into a bare TEXT table; "
+            "PostgreSQL: COPY into a bare table)",
+            "search": "p50/p95 over --reps random terms per query, one client, warm cache, "
+            "each through a fresh session; PostgreSQL after VACUUM ANALYZE",
+        },
+    }
+
+
+def write_json(doc: dict[str, Any], out: Path) -> None:
+    """Write ``doc``; what this run did not measure is kept from ``out`` if of the same size.
+
+    (An engine not run, or the imports of a --search-only run.)
+    """
+    doc["date"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    before: dict[str, Any] = {}
+    if out.exists():
+        try:
+            before = json.loads(out.read_text())
+        except ValueError:
+            before = {}
+    if (before.get("accessions"), before.get("observations")) == (
+        doc["accessions"], doc["observations"]):  # fmt: skip
+        for eng in ("sqlite", "postgresql"):
+            if isinstance(before.get(eng), dict):
+                doc[eng] = {**before[eng], **doc.get(eng, {})}
+        if not doc["machine"]["postgresql"]:
+            doc["machine"]["postgresql"] = before.get("machine", {}).get("postgresql")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(doc, indent=2) + "\n")
+    log(f"wrote {out}")
+
+
+def run_sqlite(args: argparse.Namespace, workdir: Path, data: tuple, keep: bool) -> dict:
+    passport, obs_files, n_obs, accessions = data
+    db = workdir / "bench.sqlite"
+    if not args.search_only:
+        for p in workdir.glob("bench.sqlite*"):
+            p.unlink()
+    res = bench_engine(
+        "sqlite", f"sqlite:///{db}",
+        lambda table, files: raw_sqlite(workdir / "raw.sqlite", table, files),
+        passport, obs_files, n_obs, accessions, args,
+    )  # fmt: skip
+    res["db_size_mb"] = round(sum(p.stat().st_size for p in workdir.glob("bench.sqlite*")) / 2**20)
+    if not keep:
+        for p in workdir.glob("bench.sqlite*"):
+            p.unlink()
+    return res
+
+
+def run_postgres(
+    args: argparse.Namespace, workdir: Path, data: tuple, keep: bool, machine: dict
+) -> dict | None:
+    passport, obs_files, n_obs, accessions = data
+    bindir = find_pg_bindir()
+    if bindir is None:
+        log("postgresql: no pg_ctl found; skipped")
+        return None
+    server = BenchPostgres(bindir, workdir / "pg", durable=True)
+    if not args.search_only:
+        shutil.rmtree(server.root, ignore_errors=True)
+    server.start()
+    try:
+        if args.search_only:
+            url, raw_url = server.url("bench"), server.url("raw")
+        else:
+            url, raw_url = server.create_database("bench"), server.create_database("raw")
+        machine["postgresql"] = pg_version(url)
+        res = bench_engine(
+            "postgresql", url, lambda table, files: raw_postgres(raw_url, table, files),
+            passport, obs_files, n_obs, accessions, args,
+        )  # fmt: skip
+        size = subprocess.run(
+            ["du", "-sm", str(server.datadir)], capture_output=True, text=True
+        ).stdout.split()
+        res["db_size_mb"] = int(size[0]) if size else None
+        return res
+    finally:
+        server.stop(keep=keep)
+
+
+def main() -> int:
+    args = parse_args()
     own_workdir = args.workdir is None
     workdir = Path(tempfile.mkdtemp(prefix="bench-germplasm-")) if own_workdir else args.workdir
     workdir.mkdir(parents=True, exist_ok=True)
     os.chmod(workdir, 0o755)  # the PostgreSQL server runs as user postgres
-    rng = np.random.default_rng(args.seed)
-
-    log(
-        f"generating {args.accessions:,} accessions, {args.observations:,} observations in {workdir}"
-    )
-    t0 = time.perf_counter()
-    passport = workdir / "passport.csv"
-    accessions = generate_passport(passport, args.accessions, rng)
-    obs_files, n_obs = generate_observations(workdir, accessions, args.observations, rng)
-    log(f"generated in {time.perf_counter() - t0:.0f} s: {len(obs_files)} observation files, "
-        f"{n_obs:,} rows")  # fmt: skip
-
-    machine: dict[str, Any] = {
-        "cpu_count": os.cpu_count(),
-        "cpu": platform.processor() or platform.machine(),
-        "memory_gb": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
-        "python": platform.python_version(),
-        "polars": pl.__version__,
-        "sqlite": sqlite3.sqlite_version,
-        "postgresql": None,
-    }
-    results: dict[str, Any] = {}
-
-    def write_json() -> None:
-        doc = {
-            "benchmark": "germplasm",
-            "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-            "machine": machine,
-            "params": {
-                "accessions": args.accessions,
-                "observations": n_obs,
-                "observation_files": len(obs_files),
-                "studies_per_file": N_STUDIES,
-                "replicates": N_REPS,
-                "engines": engines,
-                "search_reps": args.reps,
-                "seed": args.seed,
-                "quick": args.quick,
-                "postgresql_durable": True,
-                "sizes": "accessions/observations of this run; an engine kept from an earlier "
-                "run carries its own in results.<engine>.size",
-                "ratio": "our rows/s divided by the raw engine's bulk-load rows/s of the same "
-                "CSV files in the same run (SQLite: executemany into a bare TEXT table; "
-                "PostgreSQL: COPY into a bare table)",
-            },
-            "results": dict(results),
-        }
-        # Engines measured by an earlier run (e.g. at another size) are kept, not overwritten.
-        if args.out.exists():
-            try:
-                before = json.loads(args.out.read_text())
-            except ValueError:
-                before = {}
-            for eng, res in before.get("results", {}).items():
-                if eng not in results:
-                    doc["results"][eng] = res
-                    if eng == "postgresql" and not machine["postgresql"]:
-                        machine["postgresql"] = before.get("machine", {}).get("postgresql")
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(doc, indent=2) + "\n")
-        log(f"wrote {args.out}")
-
+    keep = args.keep or args.search_only
+    ran: list[str] = []
     try:
-        for name in engines:
+        accessions, obs_files, n_obs = prepare_data(args, workdir)
+        doc = new_document(args, accessions.height, n_obs, len(obs_files))
+        data = (workdir / "passport.csv", obs_files, n_obs, accessions)
+        for name in args.engine_list:
             if name == "sqlite":
-                db = workdir / "bench.sqlite"
-                results[name] = bench_engine(
-                    name, f"sqlite:///{db}",
-                    lambda table, files: raw_sqlite(workdir / "raw.sqlite", table, files),
-                    passport, obs_files, n_obs, accessions, args,
-                )  # fmt: skip
-                results[name]["db_size_mb"] = round(
-                    sum(p.stat().st_size for p in workdir.glob("bench.sqlite*")) / 2**20
-                )
-                for p in workdir.glob("bench.sqlite*"):
-                    p.unlink()
-                write_json()  # partial results survive a later failure
+                res = run_sqlite(args, workdir, data, keep)
             else:
-                bindir = find_pg_bindir()
-                if bindir is None:
-                    log("postgresql: no pg_ctl found; skipped")
-                    continue
-                server = PostgresServer(bindir, workdir / "pg", durable=True)
-                server.start()
-                try:
-                    url = server.create_database("bench")
-                    raw_url = server.create_database("raw")
-                    machine["postgresql"] = pg_version(url)
-                    results[name] = bench_engine(
-                        name, url, lambda table, files, u=raw_url: raw_postgres(u, table, files),
-                        passport, obs_files, n_obs, accessions, args,
-                    )  # fmt: skip
-                    size = subprocess.run(
-                        ["du", "-sm", str(server.datadir)], capture_output=True, text=True
-                    ).stdout.split()
-                    results[name]["db_size_mb"] = int(size[0]) if size else None
-                    write_json()
-                finally:
-                    server.stop()
+                res = run_postgres(args, workdir, data, keep, doc["machine"])
+            if res is not None:
+                doc[name] = res
+                ran.append(name)
+                write_json(doc, args.out)  # partial results survive a later failure
     finally:
-        if own_workdir and not args.keep:
+        if own_workdir and not keep:
             shutil.rmtree(workdir, ignore_errors=True)
-
-    if not results:
+    if not ran:
         log("no engine ran")
         return 1
-    print_tables(results)
-    write_json()
+    print_tables(doc, ran)
     return 0
 
 
