@@ -27,8 +27,9 @@ from urllib.parse import quote, urlsplit
 
 import polars as pl
 import requests
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine, delete, select, update
 
+from breedhub.germplasm.audit import start_import
 from breedhub.germplasm.brapi_import_map import (
     BrapiProblem,
     Design,
@@ -43,8 +44,10 @@ from breedhub.germplasm.brapi_import_map import (
     pedigree_table,
     text,
 )
+from breedhub.germplasm.db import transaction
 from breedhub.germplasm.exceptions import GermplasmError, ValidationError
 from breedhub.germplasm.models import ObservationUnit, Study, Trial
+from breedhub.germplasm.models_audit import DataImport, ImportChange
 from breedhub.germplasm.reports import ImportReport, Progress, silent
 
 __all__ = ["BrapiClient", "BrapiFetchError", "BrapiImportReport", "import_brapi"]
@@ -557,7 +560,12 @@ def import_brapi(
             if tables.pedigree.rows:
                 progress(f"validating and writing {len(tables.pedigree.rows):,} pedigrees")
                 imports["pedigree"] = _run(
-                    import_pedigree, conn, tables.pedigree, Path(tmp, "pedigree.csv"), source
+                    import_pedigree,
+                    conn,
+                    tables.pedigree,
+                    Path(tmp, "pedigree.csv"),
+                    source,
+                    record=False,
                 )
             design = _design_counts(conn, tables.observations) if tables.observations.rows else {}
             if tables.observations.rows:
@@ -573,17 +581,57 @@ def import_brapi(
             if trans.is_active:
                 trans.rollback()
             raise
+        report = BrapiImportReport(
+            source=source,
+            program=program,
+            dry_run=dry_run,
+            fetched=data.counts(),
+            imports=imports,
+            design=design,
+            skipped_observations=tables.skipped_observations,
+            warnings=data.warnings,
+        )
         if dry_run:
             trans.rollback()
         else:
+            _record(conn, report, page_size=page_size)
             trans.commit()
-    return BrapiImportReport(
-        source=source,
-        program=program,
-        dry_run=dry_run,
-        fetched=data.counts(),
-        imports=imports,
-        design=design,
-        skipped_observations=tables.skipped_observations,
-        warnings=data.warnings,
-    )
+    return report
+
+
+def _record(conn: Connection, report: BrapiImportReport, *, page_size: int) -> None:
+    """Record the import (kind ``brapi``, the server's URL) in the audit trail, in its transaction.
+
+    The file importers it ran record themselves (the passport one with every
+    accession it created and every field it changed): their records are
+    folded into this one, so the audit trail shows one import from the server.
+    """
+    counts: dict[str, int] = {f"fetched_{k}": n for k, n in report.fetched.items()}
+    for kind, r in report.imports.items():
+        counts.update(
+            {
+                f"{kind}_{k}": v
+                for k, v in asdict(r).items()
+                if isinstance(v, int) and not isinstance(v, bool) and k != "import_id"
+            }
+        )
+    parts = [i for r in report.imports.values() if (i := getattr(r, "import_id", None))]
+    with transaction(cast(Engine, conn)) as session:
+        record = start_import(
+            session,
+            "brapi",
+            report.source,
+            options={"program": report.program, "page_size": page_size},
+        )
+        record.counts = counts
+        if parts:
+            session.execute(
+                update(ImportChange)
+                .where(ImportChange.import_id.in_(parts))
+                .values(import_id=record.id)
+            )
+            session.execute(delete(DataImport).where(DataImport.id.in_(parts)))
+        session.flush()
+        for r in report.imports.values():
+            if hasattr(r, "import_id"):
+                r.import_id = record.id

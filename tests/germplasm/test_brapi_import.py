@@ -387,6 +387,25 @@ def test_import_brapi__again_changes_nothing(engine):
     assert again.design["observation units"] == {"new": 0, "existing": 8}
 
 
+def test_import_brapi__recorded_as_one_import_of_the_server(engine):
+    from breedhub.germplasm.models_audit import DataImport, ImportChange
+
+    with serve(canned_app()) as url:
+        import_brapi(engine, url, dry_run=True)
+        with transaction(engine) as s:
+            assert s.scalars(select(DataImport)).all() == []
+        report = import_brapi(engine, url, program="Irrigated", page_size=3)
+    with transaction(engine) as s:
+        rec = s.scalars(select(DataImport)).one()  # the file importers' records folded in
+        assert (rec.kind, rec.source, rec.sha256) == ("brapi", url, "")
+        assert rec.options == {"program": "Irrigated", "page_size": 3}
+        assert rec.counts["fetched_germplasm"] == report.fetched["germplasm"]
+        assert rec.counts["passport_inserted"] == report.imports["passport"].inserted > 0
+        assert rec.counts["pedigree_inserted"] == report.imports["pedigree"].inserted
+        changes = s.scalars(select(ImportChange.import_id).distinct()).all()
+        assert changes in ([], [rec.id])  # the passport import's changes, if it records them
+
+
 def test_import_brapi__program_restricts_trials_and_germplasm(engine, db_url):
     with serve(canned_app()) as url:
         report = import_brapi(engine, url, program="Upland")
