@@ -298,3 +298,14 @@ def test_home__promises_only_what_exists(client, world):
     assert "/api/v1/germplasm" in html and 'href="/brapi/v2/serverinfo"' in html
     assert client.get("/brapi/v2/serverinfo").get_json()["result"]["calls"]
     assert client.get("/api/v1/germplasm").status_code == 200
+
+
+def test_search__broad_result_says_at_least(client, world, monkeypatch):
+    from breedhub.germplasm import queries_search
+
+    monkeypatch.setattr(queries_search, "MAX_RESULTS", 3)
+    html = client.get("/germplasm").text
+    assert "3+ accessions" in html
+    assert len(_accessions(html)) == 3
+    narrow = client.get("/germplasm?species=pepper").text
+    assert "1 accession<" in narrow and "+ accession" not in narrow
