@@ -23,7 +23,7 @@ def run(*args, ok=True):
 def test_predict_cv__wheat_with_shipped_folds_json():
     r = run("predict", "cv", "--genotypes", WHEAT / "genotypes.npz", "--phenotypes", WHEAT / "phenotypes.csv",
             "--trait", "GY_E1", "--ploidy", "1", "--fold-column", "cv_fold_bglr", "--json")  # fmt: skip
-    out = json.loads(r.output)
+    out = json.loads(r.stdout)
     assert out["method"] == "gblup" and out["trait"] == "GY_E1" and out["n"] == 599
     assert len(out["folds"]) == 10 and {"r", "rmse", "n"} <= set(out["folds"][0])
     assert 0.4 < out["mean_r"] < 0.65  # Crossa et al. 2010 report 0.48 for marker BLUP
@@ -50,7 +50,7 @@ def files(tmp_path):
 def test_predict_fit_then_apply(files):
     model = files / "m.npz"
     out = json.loads(run("predict", "fit", "--genotypes", files / "g.npz", "--phenotypes", files / "p.csv",
-                         "--trait", "yield", "--method", "gblup", "--out", model, "--json").output)  # fmt: skip
+                         "--trait", "yield", "--method", "gblup", "--out", model, "--json").stdout)  # fmt: skip
     assert out["n_train"] == 50 and 0 <= out["h2"] <= 1
     res = json.loads(
         run("predict", "apply", "--model", model, "--genotypes", files / "g.npz", "--json").output
@@ -131,7 +131,7 @@ def test_predict_cv__same_accuracy_from_plain_gzip_vcf_bgzf_and_store(vcf_files)
         r = run("predict", "cv", "--genotypes", vcf_files / name, "--phenotypes", vcf_files / "p.csv",
                 "--trait", "yield", "--folds", "4", "--seed", "1", "--json")  # fmt: skip
         assert "Traceback" not in r.output + r.stderr
-        out = json.loads(r.output)
+        out = json.loads(r.stdout)
         results.append((out["n"], out["mean_r"], out["mean_rmse"], [f["r"] for f in out["folds"]]))
     assert results[0][0] == 40
     assert results[0] == results[1] == results[2]
@@ -166,8 +166,8 @@ def test_predict_cv__ploidy_from_the_species_when_the_file_lacks_it(tmp_path):
             "--trait", "yield", "--folds", "3", "--json"]  # fmt: skip
     r = run(*args, ok=False)
     assert r.exit_code != 0 and "does not say its ploidy" in r.output + r.stderr
-    by_species = json.loads(run(*args, "--species", "oil-tea").output)
-    by_ploidy = json.loads(run(*args, "--ploidy", "6").output)
+    by_species = json.loads(run(*args, "--species", "oil-tea").stdout)
+    by_ploidy = json.loads(run(*args, "--ploidy", "6").stdout)
     assert by_species["mean_r"] == by_ploidy["mean_r"] and by_species["n"] == 30
     r = run(*args, "--species", "rice", ok=False)  # diploid: hexaploid dosages are refused
     assert r.exit_code != 0 and "outside 0..2" in r.output + r.stderr
