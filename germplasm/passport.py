@@ -2,25 +2,29 @@
 
 An import reads and validates the whole file first and reports every problem
 with its row, column and reason; only then does it write, in one
-transaction, so a file is imported whole or not at all. Re-importing a file
-changes nothing; an export re-imports to the same database.
+transaction, so a file is imported whole or not at all, and records what it
+did (:mod:`germplasm.audit`). Re-importing a file changes nothing; an export
+re-imports to the same database. The re-import rules live in
+:mod:`germplasm.passport_rules`, the set-based writer in
+:mod:`germplasm.passport_write`.
 """
 
 from __future__ import annotations
 
 import os
-from typing import Any
+import time
 
 import polars as pl
-from sqlalchemy import Engine, delete, select, update
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from breedhub.germplasm.bulk import chunked, insert_frame
+from breedhub.germplasm.audit import file_sha256, finish_import, start_import
+from breedhub.germplasm.bulk import chunked
 from breedhub.germplasm.db import transaction
 from breedhub.germplasm.exceptions import Problem, ValidationError
 from breedhub.germplasm.mcpd import COLUMNS, DESCRIPTORS, mcpd_text, validate_passport
-from breedhub.germplasm.models import Accession, AccessionName, Institute, SpeciesRow, _now
-from breedhub.germplasm.names import search_key_expr
+from breedhub.germplasm.models import Accession, Institute, SpeciesRow
+from breedhub.germplasm.passport_write import names_frame, write_passport_frame
 from breedhub.germplasm.reports import ImportReport, Progress, silent
 from breedhub.germplasm.species import SpeciesRegistry, default_registry
 from breedhub.germplasm.tabular import ROW, read_table, write_table
@@ -35,56 +39,8 @@ def read_passport(path: str | os.PathLike[str]) -> pl.DataFrame:
 
 
 def _names_frame(typed: pl.DataFrame) -> pl.DataFrame:
-    """(accession_id, name, kind, key): every name an accession is found by."""
-
-    def listed(col: str, kind: str, *, after_colon: bool = False) -> pl.DataFrame:
-        part = pl.col(col).str.split(";").alias("name")
-        out = typed.select("id", part).explode("name")
-        if after_colon:
-            out = out.with_columns(pl.col("name").str.split(":").list.last())
-        return out.with_columns(pl.col("name").str.strip_chars(), kind=pl.lit(kind))
-
-    frames = [
-        typed.select("id", pl.col("accenumb").alias("name"), kind=pl.lit("accenumb")),
-        listed("accename", "name"),
-        listed("othernumb", "othernumb", after_colon=True),
-        typed.select("id", pl.col("donornumb").alias("name"), kind=pl.lit("donornumb")),
-        typed.select("id", pl.col("collnumb").alias("name"), kind=pl.lit("collnumb")),
-    ]
-    names = pl.concat(frames).filter(pl.col("name").is_not_null() & (pl.col("name") != ""))
-    return names.unique(subset=["id", "kind", "name"], maintain_order=True).select(
-        pl.col("id").alias("accession_id"),
-        "name",
-        "kind",
-        search_key_expr(pl.col("name")).alias("key"),
-    )
-
-
-_KIND_DTYPE = {"int": pl.Int64, "code": pl.Int64, "float": pl.Float64}
-
-
-def _typed(df: pl.DataFrame, inst_ids: dict[str, int], species_ids: pl.DataFrame) -> pl.DataFrame:
-    """MCPD text columns to Accession attributes with their types, plus foreign keys."""
-    cols = []
-    for d in DESCRIPTORS:
-        if d.attr == "instcode":
-            continue
-        dtype = _KIND_DTYPE.get(d.kind)
-        c = pl.col(d.code)
-        cols.append((pl.when(c != "").then(c).cast(dtype) if dtype else c).alias(d.attr))
-    out = df.select(
-        pl.col("INSTCODE").replace_strict(inst_ids, return_dtype=pl.Int64).alias("institute_id"),
-        pl.col("GENUS").str.to_lowercase().alias("_g"),
-        pl.col("SPECIES").str.to_lowercase().alias("_s"),
-        *cols,
-        pl.col("ACCENAME")
-        .str.split(";")
-        .list.first()
-        .str.strip_chars()
-        .fill_null("")
-        .alias("name"),
-    )
-    return out.join(species_ids, on=["_g", "_s"], how="left").drop("_g", "_s")
+    """(accession_id, name, kind, key) of accessions with ``id`` and their name attributes."""
+    return names_frame(typed)
 
 
 def import_passport(
@@ -94,9 +50,21 @@ def import_passport(
     registry: SpeciesRegistry | None = None,
     species: str | None = None,
     dry_run: bool = False,
+    blank_clears: bool = False,
+    allow_species_change: bool = False,
+    allow_institute_change: bool = False,
     progress: Progress = silent,
+    user_id: int | None = None,
+    run_by: str | None = None,
 ) -> ImportReport:
     """Validate an MCPD passport file, then insert or update its accessions.
+
+    Re-import rules (see :mod:`germplasm.passport_rules`): (INSTCODE,
+    ACCENUMB) names an accession; only the columns the file has are written;
+    an empty cell keeps the stored value unless ``blank_clears``; a change of
+    species or of holding institute is refused (the whole file, with every
+    such row and why) unless allowed, and then detaches the accession's
+    phenotypes, samples and predictions.
 
     Parameters
     ----------
@@ -110,32 +78,44 @@ def import_passport(
         If given, every row must be of this species (registry key): a check
         for uploads that belong to one crop.
     dry_run
-        Validate only; write nothing.
+        Validate and decide, write nothing: the report says per row what would
+        happen (``rows_detail``: new, changed with old → new values, refused
+        with the reason).
+    blank_clears
+        An empty cell clears the stored value (default: keeps it).
+    allow_species_change
+        Let a row change an accession's GENUS/SPECIES to another species;
+        its phenotypes, samples and predictions are detached.
+    allow_institute_change
+        Let a row move an accession (same PUID) to another holding institute
+        (and number); its phenotypes, samples and predictions are detached.
     progress
-        Called with a line at each stage (read, validated, written).
+        Called with a line at each stage (read, validate, stage, write, names, audit).
+    user_id, run_by
+        Who runs it, for the audit record (default: the operating-system user).
 
     Returns
     -------
     ImportReport
+        With ``import_id``, the :class:`~germplasm.models_audit.DataImport`
+        recording it (not for a dry run).
 
     Raises
     ------
     ValidationError
         With every problem found; the database is left as it was.
     """
+    start = time.perf_counter()
     registry = registry or default_registry()
     source = str(path)
+    progress(f"reading {source}")
     df = read_passport(path)
-    progress(f"read {df.height:,} rows from {source}")
+    progress(f"validating {df.height:,} rows")
     problems, warnings = validate_passport(df, registry)
     if any(p.row == 0 for p in problems):
         raise ValidationError(source, problems)
+    present = {c for c in df.columns if c in COLUMNS}
     df = df.with_columns([pl.lit("").alias(c) for c in COLUMNS if c not in df.columns])
-    df = df.with_columns(
-        PUID=pl.when(pl.col("PUID") == "")
-        .then(pl.concat_str(["INSTCODE", "ACCENUMB", "GENUS"], separator=":"))
-        .otherwise(pl.col("PUID"))
-    )
     if species is not None:
         sp = registry[species]
         wrong = (pl.col("GENUS").str.to_lowercase() != sp.genus.lower()) | (
@@ -147,18 +127,51 @@ def import_passport(
                     r, "GENUS/SPECIES", f"{g} {s}", f"expected {sp.scientific_name} ({species})"
                 )
             )
-
+    if problems:
+        raise ValidationError(source, problems)
+    report = ImportReport(source, "passport", rows=df.height, warnings=warnings, dry_run=dry_run)
+    options = {
+        "blank_clears": blank_clears,
+        "allow_species_change": allow_species_change,
+        "allow_institute_change": allow_institute_change,
+        "species": species,
+        "columns": [c for c in COLUMNS if c in present],
+    }
     with transaction(engine) as session:
-        problems += conflicting_puids(session, df)
-        if problems:
-            raise ValidationError(source, problems)
-        report = ImportReport(source, "passport", rows=df.height, warnings=warnings)
+        record = None
+        if not dry_run:
+            record = start_import(
+                session,
+                "passport",
+                source,
+                sha256=file_sha256(path),
+                options=options,
+                user_id=user_id,
+                run_by=run_by,
+            )
+        progress("staging and comparing with the database")
+        write_passport_frame(
+            session,
+            df,
+            registry,
+            report,
+            columns=present,
+            blank_clears=blank_clears,
+            allow_species_change=allow_species_change,
+            allow_institute_change=allow_institute_change,
+            dry_run=dry_run,
+            import_id=record.id if record is not None else None,
+            progress=progress,
+        )
         if dry_run:
-            report.unchanged = df.height
             session.rollback()
-            return report
-        progress(f"validated {df.height:,} rows; writing")
-        write_passport_frame(session, df, registry, report)
+        else:
+            assert record is not None
+            report.seconds = round(time.perf_counter() - start, 3)
+            finish_import(session, record, report)
+            report.import_id = record.id
+            progress("committing")
+    report.seconds = round(time.perf_counter() - start, 3)
     return report
 
 
@@ -179,113 +192,6 @@ def conflicting_puids(session: Session, df: pl.DataFrame) -> list[Problem]:
             if (inst, num) != (i, a):
                 out.append(Problem(r, "PUID", puid, f"already the PUID of accession {inst}:{num}"))
     return out
-
-
-def _institute_ids(session: Session, codes: set[str]) -> dict[str, int]:
-    have = dict(
-        session.execute(select(Institute.code, Institute.id).where(Institute.code.in_(codes)))
-        .tuples()
-        .all()
-    )
-    for code in sorted(codes - set(have)):
-        inst = Institute(code=code, country=code[:3])
-        session.add(inst)
-        session.flush()
-        have[code] = inst.id
-    return have
-
-
-#: Up to this many rows, a write looks up its own accession numbers; above, it reads
-#: the institutes' accessions whole (one scan beats thousands of IN lists).
-LOOKUP_BY_NUMBER = 20_000
-
-
-def _rows_of(session: Session, stmt: Any, numbers: list[str] | None) -> list[Any]:
-    """``stmt``'s rows, restricted to these accession numbers when there are few of them."""
-    if numbers is None or len(numbers) > LOOKUP_BY_NUMBER:
-        return list(session.execute(stmt).all())
-    rows: list[Any] = []
-    for part in chunked(sorted(set(numbers))):
-        rows += session.execute(stmt.where(Accession.accenumb.in_(part))).all()
-    return rows
-
-
-def _existing(
-    session: Session, inst_ids: list[int], schema: dict[str, Any], numbers: list[str] | None = None
-) -> pl.DataFrame:
-    """The stored accessions of these institutes (only ``numbers``, when there are few),
-    typed like :func:`_typed`'s output."""
-    cols = [getattr(Accession, a) for a in _ATTRS]
-    stmt = select(Accession.id, Accession.institute_id, Accession.species_id, *cols).where(
-        Accession.institute_id.in_(inst_ids)
-    )
-    rows = _rows_of(session, stmt, numbers)
-    full = {"id": pl.Int64, "institute_id": pl.Int64, "species_id": pl.Int64}
-    full.update({a: schema[a] for a in _ATTRS})
-    return pl.DataFrame(rows, schema=full, orient="row")
-
-
-def write_passport_frame(
-    session: Session, df: pl.DataFrame, registry: SpeciesRegistry, report: ImportReport
-) -> None:
-    """Insert the new and update the changed accessions of a checked MCPD table, with their names.
-
-    ``df`` is a validated passport table (as the import's checks leave it);
-    the counts go into ``report``. The caller owns the transaction.
-    """
-    inst_ids = _institute_ids(session, set(df["INSTCODE"].unique()))
-    species_ids = pl.DataFrame(
-        [
-            (g.lower(), s.lower(), i)
-            for g, s, i in session.execute(
-                select(SpeciesRow.genus, SpeciesRow.species, SpeciesRow.id)
-            )
-        ],
-        schema={"_g": pl.String, "_s": pl.String, "species_id": pl.Int64},
-        orient="row",
-    )
-    typed = _typed(df, inst_ids, species_ids)
-    numbers = df["ACCENUMB"].to_list()
-    old = _existing(session, list(inst_ids.values()), dict(typed.schema), numbers)
-    keys = ["institute_id", "accenumb"]
-    compared = ["species_id", *_ATTRS]
-    joined = typed.join(old, on=keys, how="left", suffix="_old")
-    is_new = pl.col("id").is_null()
-    differs = pl.any_horizontal(
-        [~pl.col(c).eq_missing(pl.col(f"{c}_old")) for c in compared if c not in keys]
-    )
-    new = joined.filter(is_new).select(typed.columns)
-    changed = joined.filter(~is_new & differs).select("id", *typed.columns)
-    report.inserted, report.updated = new.height, changed.height
-    report.unchanged = df.height - new.height - changed.height
-
-    now = _now()
-    if new.height:
-        insert_frame(
-            session, Accession, new.with_columns(created_at=pl.lit(now), updated_at=pl.lit(now))
-        )
-    if changed.height:
-        session.execute(
-            update(Accession),
-            changed.drop("institute_id").with_columns(updated_at=pl.lit(now)).to_dicts(),
-        )
-    if new.height == 0 and changed.height == 0:
-        return
-    for part in chunked(changed["id"].to_list()):
-        session.execute(delete(AccessionName).where(AccessionName.accession_id.in_(part)))
-    ids = pl.DataFrame(
-        _rows_of(
-            session,
-            select(Accession.id, Accession.institute_id, Accession.accenumb).where(
-                Accession.institute_id.in_(list(inst_ids.values()))
-            ),
-            numbers,
-        ),
-        schema={"id": pl.Int64, "institute_id": pl.Int64, "accenumb": pl.String},
-        orient="row",
-    )
-    touched = pl.concat([new, changed.drop("id")]).join(ids, on=keys, how="inner")
-    insert_frame(session, AccessionName, _names_frame(touched))
 
 
 def passport_frame(
@@ -325,3 +231,13 @@ def export_passport(
         df = passport_frame(session, species=species, institute=institute)
     write_table(df, path)
     return df.height
+
+
+__all__ = [
+    "conflicting_puids",
+    "export_passport",
+    "import_passport",
+    "passport_frame",
+    "read_passport",
+    "write_passport_frame",
+]
