@@ -155,7 +155,7 @@ class Accession(Base):
     cropname: Mapped[str] = mapped_column(String(200), default="")
     accename: Mapped[str] = mapped_column(Text, default="")
     acqdate: Mapped[str] = mapped_column(String(8), default="")
-    origcty: Mapped[str] = mapped_column(String(3), default="", index=True)
+    origcty: Mapped[str] = mapped_column(String(3), default="")
     collsite: Mapped[str] = mapped_column(Text, default="")
     declatitude: Mapped[float | None] = mapped_column(Float)
     latitude: Mapped[str] = mapped_column(String(8), default="")
@@ -168,7 +168,7 @@ class Accession(Base):
     colldate: Mapped[str] = mapped_column(String(8), default="")
     bredcode: Mapped[str] = mapped_column(String(100), default="")
     bredname: Mapped[str] = mapped_column(String(300), default="")
-    sampstat: Mapped[int | None] = mapped_column(Integer, index=True)
+    sampstat: Mapped[int | None] = mapped_column(Integer)
     ancest: Mapped[str] = mapped_column(Text, default="")
     collsrc: Mapped[int | None] = mapped_column(Integer)
     donorcode: Mapped[str] = mapped_column(String(100), default="")
@@ -197,9 +197,11 @@ class Accession(Base):
     __table_args__ = (
         UniqueConstraint("institute_id", "accenumb"),
         UniqueConstraint("puid"),
-        Index("ix_accession_species_accenumb", "species_id", "accenumb", "id"),  # id: tie-break
-        # The breeder's usual narrowing: a species, then origin and biological status.
-        Index("ix_accession_species_origin_status", "species_id", "origcty", "sampstat"),
+        Index("ix_accession_species_accenumb", "species_id", "accenumb", "id"),
+        Index("ix_accession_origcty", "origcty", "accenumb", "id"),
+        Index("ix_accession_sampstat", "sampstat", "accenumb", "id"),
+        # The breeder's usual narrowing: a species, origin and status; sorted by number.
+        Index("ix_accession_species_origin", "species_id", "origcty", "sampstat", "accenumb", "id"),
         CheckConstraint("ploidy IS NULL OR ploidy >= 1", name="ploidy_positive"),
     )
 

@@ -231,18 +231,34 @@ def _variable_ids(session: Session, names: list[str]) -> dict[str, int]:
     return found
 
 
-def _genotyped() -> ColumnElement[bool]:
-    """The accession has a sample in a genotype dataset (one probe of ``ix_sample_accession_id``)."""
-    return exists(
-        select(Sample.id)
-        .join(GenotypeDatasetSample, GenotypeDatasetSample.sample_id == Sample.id)
-        .where(Sample.accession_id == Accession.id)
+def _genotyped(wanted: bool, driving: bool) -> ColumnElement[bool]:
+    """The accession has (or has not) a sample in a genotype dataset.
+
+    "Genotyped" is an IN over the genotyped samples, which the planners can
+    drive from that (smaller) side, or, not ``driving``, an EXISTS probed for
+    each accession the sort's index reads; "not genotyped" is a NOT EXISTS,
+    one probe of ``ix_sample_accession_id`` per candidate accession.
+    """
+    samples = select(Sample.accession_id).join(
+        GenotypeDatasetSample, GenotypeDatasetSample.sample_id == Sample.id
     )
+    if wanted and driving:
+        return Accession.id.in_(samples)
+    has = exists(samples.where(Sample.accession_id == Accession.id))
+    return has if wanted else ~has
 
 
-def _conditions(session: Session, q: AccessionQuery) -> list[ColumnElement[bool]]:
-    """The WHERE clauses on ``accession`` (applied directly, so the planner sees them)."""
+def _conditions(
+    session: Session, q: AccessionQuery, *, driving: bool = True
+) -> list[ColumnElement[bool]]:
+    """The WHERE clauses on ``accession`` (applied directly, so the planner sees them).
+
+    ``driving=False`` writes the biological-status and genotyped filters so
+    that no index can serve them (``column + 0``): SQLite then reads the sort's
+    index and filters, instead of sorting every match of a broad filter.
+    """
     conds: list[ColumnElement[bool]] = []
+    sampstat: Any = Accession.sampstat if driving else Accession.sampstat + 0
     keys = text_keys(q.text) if q.text else []
     if keys:
         conds.append(
@@ -269,9 +285,13 @@ def _conditions(session: Session, q: AccessionQuery) -> list[ColumnElement[bool]
         conds.append(Accession.origcty == q.origin.upper())
     if q.sampstat is not None:
         lo, hi = _sampstat_range(q.sampstat)
-        conds.append(and_(Accession.sampstat >= lo, Accession.sampstat < hi))
+        codes = [c for c in SAMPSTAT if lo <= c < hi]  # the import accepts only these
+        if len(codes) == 1:  # an equality: its index lists them by number
+            conds.append(sampstat == codes[0])
+        else:
+            conds.append(and_(sampstat >= lo, sampstat < hi))
     if q.genotyped is not None:
-        conds.append(_genotyped() if q.genotyped else ~_genotyped())
+        conds.append(_genotyped(q.genotyped, driving))
     return conds
 
 
@@ -314,8 +334,24 @@ def _trait_joins(
 
 def _count(session: Session, q: AccessionQuery, conds: list[Any], var_ids: dict[str, int]) -> int:
     """Matches up to ``MAX_RESULTS + 1``: counting stops there."""
-    inner = select(literal(1)).select_from(Accession).where(*conds)
-    inner, _ = _trait_joins(inner, q.__class__(traits=q.traits), var_ids)
+    if q.genotyped and not q.traits and len(conds) == 1:
+        # Only "genotyped": distinct accessions of the genotyped samples, in index order.
+        inner = (
+            select(Sample.accession_id)
+            .join(GenotypeDatasetSample, GenotypeDatasetSample.sample_id == Sample.id)
+            .distinct()
+        )
+    elif not conds and len(q.traits) == 1:
+        # Only a trait range: the summary index alone (its foreign key vouches for the accession).
+        tr = q.traits[0]
+        inner = select(literal(1)).where(TraitSummary.variable_id == var_ids[tr.variable])
+        if tr.min is not None:
+            inner = inner.where(TraitSummary.mean >= tr.min)
+        if tr.max is not None:
+            inner = inner.where(TraitSummary.mean <= tr.max)
+    else:
+        inner = select(literal(1)).select_from(Accession).where(*conds)
+        inner, _ = _trait_joins(inner, q.__class__(traits=q.traits), var_ids)
     limited = inner.limit(MAX_RESULTS + 1).subquery()
     return session.scalar(select(func.count()).select_from(limited)) or 0
 
@@ -404,11 +440,30 @@ def search_accessions(session: Session, query: AccessionQuery) -> Page:
                 "name), or sort the other way to see the last ones"
             )
         return page  # past the last page: an empty page
-    page_ids = _page_ids(
-        session, query, conds, var_ids, offset, min(query.page_size, total - offset)
-    )
+    limit = min(query.page_size, total - offset)
+    if _sort_index_drives(session, query, more, offset + limit):
+        conds = _conditions(session, query, driving=False)
+    page_ids = _page_ids(session, query, conds, var_ids, offset, limit)
     page.results = _summaries(session, page_ids, var_ids)
     return page
+
+
+def _sort_index_drives(session: Session, q: AccessionQuery, broad: bool, end: int) -> bool:
+    """Whether SQLite should read the sort's own index and filter, rather than sort the matches.
+
+    For the first pages of a broad search (more than :data:`MAX_RESULTS`
+    matches) by biological-status range or genotyped alone, sorted by number
+    or name: reading that index finds a page's rows after a few hundred,
+    where sorting every match means hundreds of thousands. PostgreSQL's
+    planner weighs the LIMIT itself.
+    """
+    return (
+        session.get_bind().dialect.name == "sqlite"
+        and broad
+        and end <= 1000
+        and q.sort in ("accenumb", "name")
+        and not (q.text or q.species or q.institute or q.origin or q.traits)
+    )
 
 
 def _summaries(session: Session, ids: list[int], var_ids: dict[str, int]) -> list[dict[str, Any]]:

@@ -1,7 +1,8 @@
 """Indexes for searches at a million accessions
 
-A species' accessions sorted by number, ties broken by id, read from one index
-(also backwards, for a descending sort); a trait's mean range sorted by mean
+The accessions of a species, an origin, a biological status, or a species with
+origin and status, sorted by number (ties broken by id) read from one index,
+also backwards for a descending sort; a trait's mean range sorted by mean
 answered from the trait-summary index alone (it now carries the accession id).
 
 Revision ID: 0007
@@ -16,26 +17,29 @@ down_revision = "0006"
 branch_labels = None
 depends_on = None
 
-#: (table, index name, columns after, columns before)
+#: (table, index name and columns before, index name and columns after)
 CHANGES = (
-    ("accession", "ix_accession_species_accenumb",
-     ["species_id", "accenumb", "id"], ["species_id", "accenumb"]),
-    ("trait_summary", "ix_trait_summary_variable_mean",
-     ["variable_id", "mean", "accession_id"], ["variable_id", "mean"]),
+    ("accession", "ix_accession_species_accenumb", ["species_id", "accenumb"],
+     "ix_accession_species_accenumb", ["species_id", "accenumb", "id"]),
+    ("accession", "ix_accession_origcty", ["origcty"],
+     "ix_accession_origcty", ["origcty", "accenumb", "id"]),
+    ("accession", "ix_accession_sampstat", ["sampstat"],
+     "ix_accession_sampstat", ["sampstat", "accenumb", "id"]),
+    ("accession", "ix_accession_species_origin_status", ["species_id", "origcty", "sampstat"],
+     "ix_accession_species_origin", ["species_id", "origcty", "sampstat", "accenumb", "id"]),
+    ("trait_summary", "ix_trait_summary_variable_mean", ["variable_id", "mean"],
+     "ix_trait_summary_variable_mean", ["variable_id", "mean", "accession_id"]),
 )  # fmt: skip
 
 
-def _rebuild(table: str, name: str, columns: list[str]) -> None:
-    # One transaction on both engines (their DDL is transactional): no search sees neither.
-    op.drop_index(name, table_name=table)
-    op.create_index(name, table, columns)
-
-
 def upgrade() -> None:
-    for table, name, after, _ in CHANGES:
-        _rebuild(table, name, after)
+    # One transaction on both engines (their DDL is transactional): no search sees neither.
+    for table, old, _, new, columns in CHANGES:
+        op.drop_index(old, table_name=table)
+        op.create_index(new, table, columns)
 
 
 def downgrade() -> None:
-    for table, name, _, before in CHANGES:
-        _rebuild(table, name, before)
+    for table, old, columns, new, _ in CHANGES:
+        op.drop_index(new, table_name=table)
+        op.create_index(old, table, columns)
