@@ -37,13 +37,12 @@ from breedhub.germplasm.db import transaction
 from breedhub.germplasm.exceptions import GermplasmError, NotFoundError
 from breedhub.germplasm.models import Accession, AccessionName, Base, Institute, _now
 from breedhub.germplasm.models_audit import DataImport, ImportChange
-from breedhub.germplasm.passport import _names_frame
+from breedhub.germplasm.passport_rules import NAME_ATTRS, display_name
+from breedhub.germplasm.passport_write import fetch_frame, names_frame
 from breedhub.germplasm.queries import MAX_ID, get_accession
 
 #: Import kinds that :func:`undo_import` can play backwards.
 UNDOABLE = ("passport",)
-#: Accession attributes whose values are names an accession is searched by.
-NAME_FIELDS = ("accenumb", "accename", "othernumb", "donornumb", "collnumb")
 #: Tables whose rows die with an accession (its names, its trait means): not a reason to refuse.
 OWNED = {("accession_name", "accession_id"), ("trait_summary", "accession_id")}
 #: The ``field`` of an undo's change row for an accession it deleted.
@@ -286,16 +285,9 @@ def _column_kinds() -> dict[str, str]:
 
 
 def _changes(session: Session, import_id: int) -> pl.DataFrame:
-    rows = session.execute(
-        select(
-            ImportChange.accession_id,
-            ImportChange.action,
-            ImportChange.field,
-            ImportChange.old_value,
-            ImportChange.new_value,
-        ).where(ImportChange.import_id == import_id)
-    ).tuples()
-    return pl.DataFrame(list(rows), schema=CHANGE_COLUMNS, orient="row")
+    cols = ", ".join(CHANGE_COLUMNS)
+    sql = f"SELECT {cols} FROM import_change WHERE import_id = {int(import_id)}"
+    return fetch_frame(session, sql, dict(CHANGE_COLUMNS))
 
 
 def _typed_stage(updates: pl.DataFrame, kinds: dict[str, str], import_id: int) -> pl.DataFrame:
@@ -361,10 +353,12 @@ def _later_conflicts(session: Session, import_id: int) -> list[str]:
         ),
         {"n": import_id},
     ).all()
+    per: dict[tuple[int, str, str], list[str]] = {}
+    for i, kind, src, fld, k in rows:
+        per.setdefault((i, kind, src), []).append(f"{fld or 'records'} ({k:,})")
     return [
-        f"import {i} ({kind}, {src}) changed {fld or 'records'} of {n:,} of its accessions "
-        f"since: undo import {i} first"
-        for i, kind, src, fld, n in rows
+        f"import {i} ({kind}, {src}) changed {', '.join(what)} of its accessions since: undo import {i} first"
+        for (i, kind, src), what in per.items()
     ]
 
 
@@ -464,10 +458,11 @@ def _check_changes(session: Session, n: int, changes: pl.DataFrame) -> None:
 
 def _plan(
     session: Session, record: DataImport, changes: pl.DataFrame, kinds: dict[str, str]
-) -> tuple[UndoReport, pl.DataFrame]:
+) -> tuple[UndoReport, pl.DataFrame, pl.DataFrame]:
     """Stage the undo (``undo_stage``, ``undo_delete``), check what stands in its way, count it.
 
-    Returns the report and the update rows to undo (of accessions it did not create).
+    Returns the report, the update rows to undo (of accessions it did not create) and
+    the same rows typed (:func:`_typed_stage`).
     """
     n = record.id
     inserted = changes.filter(pl.col("action") == "insert").select("accession_id").unique()
@@ -505,49 +500,66 @@ def _plan(
     report.sample += [dict(zip(keys, (a, None, None, None), strict=True)) for a in dels]
     for s in report.sample:
         s["accession"] = labels.get(s["accession_id"], str(s["accession_id"]))
-    return report, updates
+    return report, updates, stage
 
 
-def _rebuild_names(session: Session, fields: list[str]) -> None:
-    """Names (and the display name) of the staged accessions whose name fields were restored."""
-    touched = [f for f in fields if f in NAME_FIELDS]
-    if not touched:
-        return
-    in_list = ", ".join(f"'{f}'" for f in touched)
-    ids_sql = f"SELECT DISTINCT accession_id FROM undo_stage WHERE field IN ({in_list})"
-    rows = session.execute(
+def _wide(stage: pl.DataFrame, kinds: dict[str, str]) -> pl.DataFrame:
+    """One row per accession: ``v_<field>`` the value to restore, ``s_<field>`` whether to."""
+    wide = stage.select("accession_id").unique()
+    for f in sorted(set(stage["field"].to_list())):
+        wide = wide.join(
+            stage.filter(pl.col("field") == f).select(
+                "accession_id",
+                pl.col(f"old_{kinds[f]}").alias(f"v_{f}"),
+                pl.lit(True).alias(f"s_{f}"),
+            ),
+            on="accession_id",
+            how="left",
+        )
+    if "v_accename" in wide.columns and "v_name" not in wide.columns:
+        first = display_name(pl.col("v_accename"))
+        wide = wide.with_columns(first.alias("v_name"), pl.col("s_accename").alias("s_name"))
+    return wide
+
+
+def _restore(
+    session: Session, stage: pl.DataFrame, kinds: dict[str, str], now: dt.datetime
+) -> None:
+    """Every staged field back to its old value in one ``UPDATE ... FROM``, then the names."""
+    frame = _wide(stage, kinds)
+    fields = [c[2:] for c in frame.columns if c.startswith("v_")]
+    wide = stage_frame(session, frame, "undo_wide")
+    sets = ", ".join(f"{f} = CASE WHEN s.s_{f} THEN s.v_{f} ELSE accession.{f} END" for f in fields)
+    session.execute(
         text(
-            f"SELECT id, accenumb, accename, othernumb, donornumb, collnumb FROM accession "
-            f"WHERE id IN ({ids_sql})"
-        )
-    ).tuples()
-    typed = pl.DataFrame(
-        list(rows),
-        schema={"id": pl.Int64, **{c: pl.String for c in NAME_FIELDS}},
-        orient="row",
+            f"UPDATE accession SET {sets}, updated_at = :now FROM {wide} AS s WHERE accession.id = s.accession_id"
+        ),
+        {"now": now},
     )
-    conn = session.connection()
-    conn.exec_driver_sql(f"DELETE FROM accession_name WHERE accession_id IN ({ids_sql})")
-    insert_frame(session, AccessionName, _names_frame(typed))
-    if "accename" in touched:
-        # As the passport import names an accession: its first ACCENAME.
-        display = typed.select(
-            pl.col("id").alias("accession_id"),
-            pl.col("accename")
-            .str.split(";")
-            .list.first()
-            .str.strip_chars()
-            .fill_null("")
-            .alias("name"),
-        )
-        stage_frame(session, display, "undo_name")
-        session.execute(
-            text(
-                "UPDATE accession SET name = s.name FROM undo_name AS s "
-                "WHERE accession.id = s.accession_id"
-            )
-        )
-        drop_stage(session, "undo_name")
+    drop_stage(session, wide)
+    renamed = stage.filter(pl.col("field").is_in(NAME_ATTRS)).select("accession_id").unique()
+    if renamed.is_empty():
+        return
+    # Only the names that differ are deleted or added: the name indexes change no more than needed.
+    stage_frame(session, renamed, "undo_renamed")
+    ids = "(SELECT accession_id FROM undo_renamed)"
+    acc = fetch_frame(
+        session,
+        f"SELECT id, {', '.join(NAME_ATTRS)} FROM accession WHERE id IN {ids}",
+        {"id": pl.Int64, **{c: pl.String for c in NAME_ATTRS}},
+    )
+    want = names_frame(acc)
+    have = fetch_frame(
+        session,
+        f"SELECT id, accession_id, kind, name FROM accession_name WHERE accession_id IN {ids}",
+        {"id": pl.Int64, "accession_id": pl.Int64, "kind": pl.String, "name": pl.String},
+    )
+    on = ["accession_id", "kind", "name"]
+    gone = stage_frame(session, have.join(want, on=on, how="anti").select("id"), "undo_gone")
+    session.execute(text(f"DELETE FROM accession_name WHERE id IN (SELECT id FROM {gone})"))
+    insert_frame(session, AccessionName, want.join(have, on=on, how="anti"))
+    for name in ("undo_renamed", "undo_gone"):
+        drop_stage(session, name)
 
 
 def _apply(
@@ -555,6 +567,7 @@ def _apply(
     record: DataImport,
     plan: UndoReport,
     updates: pl.DataFrame,
+    stage: pl.DataFrame,
     kinds: dict[str, str],
     *,
     user_id: int | None,
@@ -570,16 +583,8 @@ def _apply(
     if claimed != 1:
         raise UndoRefusedError(n, ["another undo of it finished first"])
     undo = start_import(session, "undo", f"import {n}", undoes_id=n, user_id=user_id, run_by=run_by)
-    fields = sorted(plan.fields)
-    for f in fields:
-        session.execute(
-            text(
-                f"UPDATE accession SET {f} = s.old_{kinds[f]}, updated_at = :now "
-                f"FROM undo_stage AS s WHERE accession.id = s.accession_id AND s.field = :f"
-            ),
-            {"f": f, "now": now},
-        )
-    _rebuild_names(session, fields)
+    if stage.height:
+        _restore(session, stage, kinds, now)
     deleted = session.execute(
         text(
             "SELECT a.id, i.code, a.accenumb FROM accession a "
@@ -626,7 +631,7 @@ def undo_import(
 
     Every field the import changed gets its old value back; every accession
     it created is deleted with its names; the names of accessions whose name
-    fields (:data:`NAME_FIELDS`) change are rebuilt. The undo is recorded as a
+    fields (:data:`~germplasm.passport_rules.NAME_ATTRS`) change are rebuilt. The undo is recorded as a
     :class:`~germplasm.models_audit.DataImport` of kind ``undo`` (its changes
     are the import's, reversed) and the import gets its ``undone_at``.
 
@@ -664,11 +669,11 @@ def undo_import(
         changes = _changes(session, import_id)
         try:
             _check_changes(session, import_id, changes)
-            plan, updates = _plan(session, record, changes, kinds)
+            plan, updates, stage = _plan(session, record, changes, kinds)
             if dry_run:
                 session.rollback()
                 return plan
-            _apply(session, record, plan, updates, kinds, user_id=user_id, run_by=run_by)
+            _apply(session, record, plan, updates, stage, kinds, user_id=user_id, run_by=run_by)
         finally:
             if session.in_transaction() and session.connection().dialect.name == "sqlite":
                 for name in ("undo_stage", "undo_delete"):
@@ -678,7 +683,6 @@ def undo_import(
 
 __all__ = [
     "DELETED",
-    "NAME_FIELDS",
     "UNDOABLE",
     "UndoRefusedError",
     "UndoReport",

@@ -328,7 +328,7 @@ def test_undo_import__refused_until_a_later_import_is_undone(
     _refused(
         engine,
         second,
-        f"import {third} .* changed origcty of 1 of its accessions since: undo import {third} first",
+        rf"import {third} .* changed origcty \(1\) of its accessions since: undo import {third} first",
     )
     _refused(engine, first, f"import {second} .*undo import {second} first")
     undo_import(engine, third)
