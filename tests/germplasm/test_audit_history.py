@@ -6,7 +6,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, select
 
 from breedhub.base.errors import ArgumentError
 from breedhub.germplasm import NotFoundError
@@ -34,12 +34,6 @@ from tests.conftest import DATA
 from tests.helpers import database_fingerprint
 
 VALID = DATA / "mcpd_valid.csv"
-_ATTR = {
-    "PUID": "puid", "ACCENUMB": "accenumb", "COLLNUMB": "collnumb", "GENUS": "genus",
-    "SPECIES": "species_epithet", "ACCENAME": "accename", "ORIGCTY": "origcty",
-    "DECLATITUDE": "declatitude", "ELEVATION": "elevation", "SAMPSTAT": "sampstat",
-    "ACQDATE": "acqdate", "OTHERNUMB": "othernumb", "REMARKS": "remarks",
-}  # fmt: skip
 
 
 def _passports(engine: Engine) -> pl.DataFrame:
@@ -55,45 +49,11 @@ def _ids(engine: Engine) -> dict[tuple[str, str], int]:
         return {(i, a): n for i, a, n in rows}
 
 
-def recorded_import(engine: Engine, path: Path, registry) -> int:
-    """Import a passport file and return the id of its record in the audit trail.
-
-    While the passport import does not record itself, the changes are found
-    here as it records them (one ``insert`` per new accession, one ``update``
-    per changed field as MCPD text, NULL for empty) and recorded in a
-    DataImport of their own.
-    """
-    with transaction(engine) as s:
-        last = s.scalar(select(func.max(DataImport.id))) or 0
-    before, ids_before = _passports(engine), _ids(engine)
-    import_passport(engine, path, registry=registry)
-    with transaction(engine) as s:
-        made = s.scalar(select(func.max(DataImport.id)).where(DataImport.kind == "passport"))
-    if made is not None and made > last:
-        return int(made)
-    after, ids_after = _passports(engine), _ids(engine)
-    old = {(r["INSTCODE"], r["ACCENUMB"]): r for r in before.iter_rows(named=True)}
-    rows = []
-    for r in after.iter_rows(named=True):
-        key = (r["INSTCODE"], r["ACCENUMB"])
-        if key not in ids_before:
-            rows.append((ids_after[key], "insert", None, None, None))
-            continue
-        for code, attr in _ATTR.items():
-            if old[key][code] != r[code]:
-                rows.append(
-                    (ids_after[key], "update", attr, old[key][code] or None, r[code] or None)
-                )
-    frame = pl.DataFrame(
-        rows,
-        schema={"accession_id": pl.Int64, "action": pl.String, "field": pl.String,
-                "old_value": pl.String, "new_value": pl.String},
-        orient="row",
-    )  # fmt: skip
-    with transaction(engine) as s:
-        rec = start_import(s, "passport", str(path), sha256="0" * 64)
-        record_changes(s, rec.id, frame)
-        return rec.id
+def recorded_import(engine: Engine, path: Path, registry, **options) -> int:
+    """Import a passport file; return the id of the import's record in the audit trail."""
+    report = import_passport(engine, path, registry=registry, **options)
+    assert report.import_id is not None
+    return report.import_id
 
 
 def changed_file(tmp_path: Path, name: str, edits: dict[str, dict[str, str]], extra=()) -> Path:
@@ -370,3 +330,72 @@ def test_undo_import__refused_while_its_accessions_are_used(
     assert "CHN001:R0100" in reasons[0] and "1 pedigree (female_parent_id)" in reasons[0]
     assert "CHN001:R0101" in reasons[1] and "1 selection_list_item" in reasons[1]
     assert database_fingerprint(engine) == fp
+
+
+# --- end to end: the passport import records itself --------------------------------
+
+
+def test_undo_import__end_to_end_export_equals_the_first_file_again(
+    engine, registry, tmp_path
+) -> None:
+    from breedhub.germplasm.passport import export_passport
+
+    first = recorded_import(engine, VALID, registry)
+    export_passport(engine, tmp_path / "first.csv")
+    edits = {
+        "R0001": {"ACCENAME": "IR 64 renamed", "REMARKS": "re-checked"},
+        "R0002": {"ORIGCTY": "KOR", "DECLATITUDE": "", "ELEVATION": ""},  # blanks clear
+        "R0003": {"GENUS": "Brassica", "SPECIES": "napus", "CROPNAME": "rapeseed"},
+    }
+    f = changed_file(tmp_path, "b.csv", edits, extra=[("R0200", {"ORIGCTY": "IND"})])
+    second = recorded_import(engine, f, registry, blank_clears=True, allow_species_change=True)
+    with transaction(engine) as s:
+        h = accession_history(s, "CHN001:R0002")["imports"]
+        assert [i["id"] for i in h] == [first, second] and h[0]["created"]
+        assert {c["field"]: (c["old"], c["new"]) for c in h[1]["changes"]} == {
+            "origcty": ("JPN", "KOR"),
+            "declatitude": ("36.05", None),
+            "elevation": ("25", None),
+        }
+        species = accession_history(s, "CHN001:R0003")["imports"][1]["changes"]
+        assert {"genus", "species_epithet", "species_id", "cropname"} <= {
+            c["field"] for c in species
+        }
+    report = undo_import(engine, second)
+    assert report.deleted == 1 and report.accessions_restored == 3
+    export_passport(engine, tmp_path / "after.csv")
+    assert (tmp_path / "after.csv").read_text() == (tmp_path / "first.csv").read_text()
+    with transaction(engine) as s:
+        acc = s.scalars(select(Accession).where(Accession.accenumb == "R0003")).one()
+        assert acc.species_row.key == "rice" and acc.name == "Zhongzao 39"
+
+
+def test_undo_import__end_to_end_refused_after_a_species_change_detached_data(
+    engine, registry, tmp_path
+) -> None:
+    from breedhub.germplasm.phenotypes import import_observations
+
+    recorded_import(engine, VALID, registry)
+    import_observations(engine, DATA / "observations_wide.csv")
+    f = changed_file(tmp_path, "b.csv", {"R0001": {"GENUS": "Brassica", "SPECIES": "napus"}})
+    second = recorded_import(engine, f, registry, allow_species_change=True)
+    with transaction(engine) as s:
+        detached = accession_history(s, "CHN001:R0001")["imports"][-1]["detached"]
+        assert {d["table"] for d in detached} >= {"observation"}
+    _refused(engine, second, "detached records .* cannot be re-attached")
+
+
+def test_undo_import__end_to_end_fewer_columns_restores_only_what_changed(
+    engine, registry, tmp_path
+) -> None:
+    first = recorded_import(engine, VALID, registry)
+    before = _passports(engine)
+    f = tmp_path / "few.csv"
+    f.write_text("INSTCODE,ACCENUMB,GENUS,SPECIES,ORIGCTY\nCHN001,R0001,Oryza,sativa,IND\n")
+    second = recorded_import(engine, f, registry)
+    report = undo_import(engine, second, dry_run=True)
+    assert report.fields == {"origcty": 1}
+    undo_import(engine, second)
+    assert _passports(engine).equals(before)
+    with transaction(engine) as s:
+        assert [g["id"] for g in list_imports(s)][1:] == [second, first]
