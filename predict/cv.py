@@ -264,7 +264,12 @@ def format_warning(w: dict[str, Any]) -> str:
     >>> format_warning({"message": "REML at its edge", "folds": [1, 3], "count": 2})
     'REML at its edge (folds 1, 3; 2 fits)'
     """
-    where = f"folds {', '.join(map(str, w['folds']))}" if w["folds"] else "final fit"
+    folds = w["folds"]
+    where = (
+        f"fold{'s' if len(folds) > 1 else ''} {', '.join(map(str, folds))}"
+        if folds
+        else "final fit"
+    )
     return f"{w['message']} ({where}; {w['count']} fit{'s' if w['count'] != 1 else ''})"
 
 

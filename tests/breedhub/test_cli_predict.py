@@ -171,3 +171,132 @@ def test_predict_cv__ploidy_from_the_species_when_the_file_lacks_it(tmp_path):
     assert by_species["mean_r"] == by_ploidy["mean_r"] and by_species["n"] == 30
     r = run(*args, "--species", "rice", ok=False)  # diploid: hexaploid dosages are refused
     assert r.exit_code != 0 and "outside 0..2" in r.output + r.stderr
+
+
+def _with_column(files, name, values):
+    lines = (files / "p.csv").read_text().splitlines()
+    out = [lines[0] + f",{name}"] + [f"{row},{v}" for row, v in zip(lines[1:], values, strict=True)]
+    (files / "p2.csv").write_text("\n".join(out) + "\n")
+    return files / "p2.csv"
+
+
+def test_predict_cv__fold_labels_kept_as_given(files):
+    pheno = _with_column(files, "fold", [i % 10 + 1 for i in range(50)])
+    out = json.loads(run("predict", "cv", "--genotypes", files / "g.npz", "--phenotypes", pheno, "--trait",
+                         "yield", "--fold-column", "fold", "--json").stdout)  # fmt: skip
+    assert [f["fold"] for f in out["folds"]] == list(range(1, 11))
+    assert list(out["fold_r"]) == [str(i) for i in range(1, 11)]
+    assert {"bias", "sd_r", "effective_params", "warnings"} <= set(out)
+    pheno = _with_column(files, "site", ["north", "south"] * 25)
+    out = json.loads(run("predict", "cv", "--genotypes", files / "g.npz", "--phenotypes", pheno, "--trait",
+                         "yield", "--fold-column", "site", "--json").stdout)  # fmt: skip
+    assert [f["fold"] for f in out["folds"]] == ["north", "south"]
+
+
+def test_predict_cv__progress_on_stderr_with_json(files):
+    r = run("predict", "cv", "--genotypes", files / "g.npz", "--phenotypes", files / "p.csv", "--trait",
+            "yield", "--folds", "3", "--json")  # fmt: skip
+    assert json.loads(r.stdout)["method"] == "gblup"
+    progress = [line for line in r.stderr.splitlines() if "elapsed" in line]
+    assert len(progress) == 3 and "elapsed" in progress[-1] and "(3/3)" in progress[-1]
+
+
+def test_predict_cv__warnings_printed_once_naming_their_folds(tmp_path):
+    rng = np.random.default_rng(5)
+    X = rng.integers(0, 3, size=(60, 100))
+    ids = [f"s{i}" for i in range(60)]
+    np.savez(tmp_path / "g.npz", X=X.astype(np.int8), sample_ids=np.array(ids),
+             marker_ids=np.array([f"m{j}" for j in range(100)]), ploidy=2)  # fmt: skip
+    y = rng.normal(size=60)  # no genetic signal: REML at its edge in every fold
+    (tmp_path / "p.csv").write_text(
+        "sample_id,y\n" + "".join(f"{s},{v}\n" for s, v in zip(ids, y, strict=True))
+    )
+    r = run("predict", "cv", "--genotypes", tmp_path / "g.npz", "--phenotypes", tmp_path / "p.csv",
+            "--trait", "y", "--folds", "5", "--seed", "2")  # fmt: skip
+    edge = [line for line in r.stderr.splitlines() if "edge of its range" in line]
+    assert len(edge) == 1 and edge[0].startswith("warning: ") and "folds 1, 2, 3, 4, 5" in edge[0]
+
+
+def test_predict_cv__method_auto_json(files):
+    r = run("predict", "cv", "--genotypes", files / "g.npz", "--phenotypes", files / "p.csv", "--trait",
+            "yield", "--method", "auto", "--candidates", "gblup,rkhs-1k", "--folds", "3", "--inner-folds", "3",
+            "--budget", "10m", "--json")  # fmt: skip
+    out = json.loads(r.stdout)
+    assert out["method"] == "auto" and out["n"] == 50 and len(out["folds"]) == 3
+    assert {f["chosen"] for f in out["folds"]} <= {"gblup", "rkhs-1k"}
+    assert out["final"]["name"] in ("gblup", "rkhs-1k") and set(out["inner"]) == {
+        "gblup",
+        "rkhs-1k",
+    }
+    assert {"mean_r", "sd_r", "bias", "fold_r", "budget_s"} <= set(out) and out["budget_s"] == 600
+    assert sum("outer fold" in line for line in r.stderr.splitlines()) == 3
+
+
+@pytest.mark.parametrize("budget", ["10x", "-1m", "99999999h", "1.5h", "0s"])
+def test_predict_cv__bad_budget_is_one_line(files, budget):
+    r = run("predict", "cv", "--genotypes", files / "g.npz", "--phenotypes", files / "p.csv", "--trait",
+            "yield", "--method", "auto", "--budget", budget, ok=False)  # fmt: skip
+    assert r.exit_code != 0 and "Traceback" not in r.output
+    assert r.stderr.strip().startswith("error: budget") and len(r.stderr.strip().splitlines()) == 1
+
+
+def test_predict_cv__budget_without_auto_is_refused(files):
+    r = run("predict", "cv", "--genotypes", files / "g.npz", "--phenotypes", files / "p.csv", "--trait",
+            "yield", "--budget", "1m", ok=False)  # fmt: skip
+    assert r.exit_code != 0 and "--method auto" in r.stderr
+
+
+def test_predict_fit__method_auto_keeps_the_choice_in_the_model(files):
+    from breedhub.predict.persist import load_model
+
+    model = files / "auto.npz"
+    out = json.loads(run("predict", "fit", "--genotypes", files / "g.npz", "--phenotypes", files / "p.csv",
+                         "--trait", "yield", "--method", "auto", "--candidates", "gblup,rkhs-1k", "--folds",
+                         "3", "--inner-folds", "3", "--out", model, "--json").stdout)  # fmt: skip
+    sel = out["selection"]
+    assert out["method"] in ("gblup", "rkhs") and sel["chosen"] in ("gblup", "rkhs-1k")
+    assert len(sel["outer_fold_r"]) == 3 and set(sel["inner"]) == {"gblup", "rkhs-1k"}
+    saved = load_model(model).info_["selection"]
+    assert saved["chosen"] == sel["chosen"] and saved["outer_mean_r"] == pytest.approx(
+        sel["outer_mean_r"]
+    )
+    res = json.loads(
+        run("predict", "apply", "--model", model, "--genotypes", files / "g.npz", "--json").stdout
+    )
+    assert res["n"] == 60
+
+
+def test_predict_help__names_every_method_option_and_default():
+    r = run("predict", "cv", "--help")
+    assert "bayesb: BayesB;" in r.stdout and "n_iter=" in r.stdout and "auto:" in r.stdout
+
+
+def test_predict_gxe_cv__long_table_json(tmp_path):
+    rng = np.random.default_rng(7)
+    n, m = 48, 120
+    X = rng.integers(0, 3, size=(n, m))
+    ids = [f"s{i}" for i in range(n)]
+    np.savez(tmp_path / "g.npz", X=X.astype(np.int8), sample_ids=np.array(ids),
+             marker_ids=np.array([f"m{j}" for j in range(m)]), ploidy=2)  # fmt: skip
+    g = (X - X.mean(0)) @ rng.normal(size=m) * 0.1
+    rows = ["sample_id,env,yield,fold"]
+    for e, shift in (("dry", 0.0), ("wet", 2.0)):
+        rows += [
+            f"{s},{e},{g[i] + shift + rng.normal():.4f},{i % 4 + 1}" for i, s in enumerate(ids)
+        ]
+    (tmp_path / "p.csv").write_text("\n".join(rows) + "\n")
+    r = run("predict", "gxe-cv", "--genotypes", tmp_path / "g.npz", "--phenotypes", tmp_path / "p.csv",
+            "--trait", "yield", "--env-column", "env", "--fold-column", "fold", "--json")  # fmt: skip
+    out = json.loads(r.stdout)
+    assert set(out) == {"cv1", "cv2"} and out["cv1"]["environments"] == ["dry", "wet"]
+    assert (
+        list(out["cv2"]["env"]["dry"]["fold_r"]) == ["1", "2", "3", "4"]
+        and out["cv1"]["n_records"] == 96
+    )
+    assert (
+        "single_mean_r" in out["cv2"]
+        and sum("gxe cv" in line for line in r.stderr.splitlines()) == 8
+    )
+    bad = run("predict", "gxe-cv", "--genotypes", tmp_path / "g.npz", "--phenotypes", tmp_path / "p.csv",
+              "--trait", "yield", ok=False)  # fmt: skip
+    assert bad.exit_code != 0 and "--env-column" in bad.stderr and "Traceback" not in bad.output
