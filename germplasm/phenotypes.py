@@ -31,13 +31,14 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from typing import Any
+import time
 
 import polars as pl
-from sqlalchemy import Engine, delete, func, insert, select, update
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from breedhub.germplasm.bulk import chunked, insert_frame
+from breedhub.germplasm.audit import file_sha256, finish_import, start_import
+from breedhub.germplasm.bulk import chunked, drop_stage, stage_frame
 from breedhub.germplasm.db import transaction
 from breedhub.germplasm.exceptions import Problem, ValidationError
 from breedhub.germplasm.models import (
@@ -50,11 +51,29 @@ from breedhub.germplasm.models import (
     Season,
     SpeciesRow,
     Study,
-    TraitSummary,
     Trial,
+)
+from breedhub.germplasm.phenotypes_write import (
+    existing_units,
+    read_frame,
+    refresh_trait_summary,
+    write_observations,
 )
 from breedhub.germplasm.reports import ImportReport, Progress, silent
 from breedhub.germplasm.tabular import ROW, problems_where, read_table, write_table
+
+__all__ = [
+    "DESIGN",
+    "INTS",
+    "LONG_COLUMNS",
+    "REQUIRED",
+    "check_values",
+    "export_observations",
+    "import_observations",
+    "read_observations",
+    "refresh_trait_summary",
+    "variables_frame",
+]
 
 DESIGN = ("trial", "study", "location", "year", "season", "instcode", "accenumb", "unit",
           "replicate", "block", "row", "col", "date")  # fmt: skip
@@ -203,6 +222,9 @@ def import_observations(
     """Validate an observation file (long or wide), then write its trials, units and values.
 
     ``progress`` is called with a line at each stage (read, validated, written).
+    A real import (not ``dry_run``) is recorded in the audit trail
+    (:class:`~germplasm.models_audit.DataImport` of kind ``observations``, with
+    the file's sha256 and the counts) in its own transaction.
 
     Raises
     ------
@@ -213,92 +235,102 @@ def import_observations(
         that belongs to another trial. Nothing is written then.
     """
     source = str(path)
+    started = time.perf_counter()
     with transaction(engine) as session:
-        variables = variables_frame(session)
-        df, problems = read_observations(path, set(variables["variable"].to_list()))
-        progress(f"read {df.height:,} observations from {source}")
-        if problems:
-            raise ValidationError(source, problems)
-        df = df.with_columns(pl.col("instcode").str.to_uppercase())
-        df = df.with_columns(
-            unit=pl.when(pl.col("unit") != "")
-            .then(pl.col("unit"))
-            .otherwise(
-                pl.concat_str(
-                    [
-                        pl.col("instcode"),
-                        pl.col("accenumb"),
-                        pl.concat_str(
-                            [
-                                pl.lit("R"),
-                                pl.when(pl.col("replicate") != "")
-                                .then(pl.col("replicate"))
-                                .otherwise(pl.lit("1")),
-                            ]
-                        ),
-                    ],
-                    separator=":",
-                )
-            )
-        )
-        df = df.join(variables, on="variable", how="left")
-        accessions = _accessions(session, df)
-        df = df.join(accessions, on=["instcode", "accenumb"], how="left")
-        problems += check_values(df)
-        problems += problems_where(
-            df,
-            "accenumb",
-            (pl.col("accenumb") != "") & pl.col("accession_id").is_null(),
-            "no such accession in this institute (import its passport first)",
-        )
-        wrong_sp = (
-            pl.col("variable_species").is_not_null()
-            & pl.col("species").is_not_null()
-            & (pl.col("variable_species") != pl.col("species"))
-        )
-        for r, var, vs, sp in (
-            df.filter(wrong_sp).select(ROW, "variable", "variable_species", "species").iter_rows()
-        ):
-            problems.append(
-                Problem(r, "variable", var, f"a {vs} variable, but the accession is {sp}")
-            )
-        problems += _design_problems(session, df)
-        if problems:
-            raise ValidationError(source, problems)
+        df, existing = _validated(session, path, progress)
         report = ImportReport(source, "observation", rows=df.height)
+        report.dry_run = dry_run
         progress(f"validated {df.height:,} observations; writing")
-        _write(session, df, report)
-        if dry_run:
+        record = None
+        if not dry_run:
+            record = start_import(session, "observations", source, sha256=file_sha256(path))
+        write_observations(session, df, report, existing=existing, progress=progress)
+        report.seconds = round(time.perf_counter() - started, 3)
+        if record is not None:
+            finish_import(session, record, report)
+            report.import_id = record.id
+        else:
             session.rollback()
+    progress(str(report))
     return report
 
 
-def _accessions(session: Session, df: pl.DataFrame) -> pl.DataFrame:
-    pairs = df.select("instcode", "accenumb").unique()
-    found: list[tuple[str, str, int, str]] = []
-    for inst in pairs["instcode"].unique().to_list():
-        nums = pairs.filter(pl.col("instcode") == inst)["accenumb"].to_list()
-        for part in chunked(nums):
-            found += (
-                session.execute(
-                    select(Institute.code, Accession.accenumb, Accession.id, SpeciesRow.key)
-                    .join(Institute, Institute.id == Accession.institute_id)
-                    .join(SpeciesRow, SpeciesRow.id == Accession.species_id)
-                    .where(Institute.code == inst, Accession.accenumb.in_(part))
-                )
-                .tuples()
-                .all()
-            )
-    return pl.DataFrame(
-        found,
-        schema={
-            "instcode": pl.String,
-            "accenumb": pl.String,
-            "accession_id": pl.Int64,
-            "species": pl.String,
-        },
-        orient="row",
+def _validated(
+    session: Session, path: str | os.PathLike[str], progress: Progress
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Read and check a whole file; return its rows and the stored units of its studies.
+
+    Raises
+    ------
+    ValidationError
+        With every problem of the file.
+    """
+    source = str(path)
+    variables = variables_frame(session)
+    df, problems = read_observations(path, set(variables["variable"].to_list()))
+    progress(f"read {df.height:,} observations from {source}")
+    if problems:
+        raise ValidationError(source, problems)
+    replicate = pl.when(pl.col("replicate") != "").then(pl.col("replicate")).otherwise(pl.lit("1"))
+    df = df.with_columns(pl.col("instcode").str.to_uppercase()).with_columns(
+        unit=pl.when(pl.col("unit") != "")
+        .then(pl.col("unit"))
+        .otherwise(
+            pl.concat_str([pl.col("instcode"), pl.col("accenumb"), "R" + replicate], separator=":")
+        )
     )
+    df = df.join(variables, on="variable", how="left")
+    df = df.join(_accessions(session, df), on=["instcode", "accenumb"], how="left")
+    problems += check_values(df)
+    problems += problems_where(
+        df,
+        "accenumb",
+        (pl.col("accenumb") != "") & pl.col("accession_id").is_null(),
+        "no such accession in this institute (import its passport first)",
+    )
+    wrong_sp = (
+        pl.col("variable_species").is_not_null()
+        & pl.col("species").is_not_null()
+        & (pl.col("variable_species") != pl.col("species"))
+    )
+    for r, var, vs, sp in (
+        df.filter(wrong_sp).select(ROW, "variable", "variable_species", "species").iter_rows()
+    ):
+        problems.append(Problem(r, "variable", var, f"a {vs} variable, but the accession is {sp}"))
+    existing = _stored_units(session, df)
+    problems += _design_problems(session, df, existing)
+    if problems:
+        raise ValidationError(source, problems)
+    return df, existing
+
+
+def _accessions(session: Session, df: pl.DataFrame) -> pl.DataFrame:
+    """instcode, accenumb -> accession_id, species of the file's accessions (one join)."""
+    pairs = df.select("instcode", "accenumb").unique()
+    stage = stage_frame(session, pairs, "_obs_accession_keys")
+    try:
+        return read_frame(
+            session,
+            "SELECT k.instcode, k.accenumb, a.id, sp.key FROM "
+            f"{stage} k JOIN institute i ON i.code = k.instcode "
+            "JOIN accession a ON a.institute_id = i.id AND a.accenumb = k.accenumb "
+            "JOIN species sp ON sp.id = a.species_id",
+            {"instcode": pl.String, "accenumb": pl.String, "accession_id": pl.Int64,
+             "species": pl.String},
+        )  # fmt: skip
+    finally:
+        drop_stage(session, stage)
+
+
+def _stored_units(session: Session, df: pl.DataFrame) -> pl.DataFrame:
+    """The units already stored in the file's studies (see :func:`existing_units`)."""
+    names = df["study"].unique().to_list()
+    ids: dict[str, int] = {}
+    for part in chunked(names):
+        ids.update(
+            session.execute(select(Study.name, Study.id).where(Study.name.in_(part))).tuples().all()
+        )
+    return existing_units(session, ids)
 
 
 def _first_rows(df: pl.DataFrame, keys: list[str], col: str, reason: str) -> list[Problem]:
@@ -313,7 +345,7 @@ def _first_rows(df: pl.DataFrame, keys: list[str], col: str, reason: str) -> lis
     ]
 
 
-def _design_problems(session: Session, df: pl.DataFrame) -> list[Problem]:
+def _design_problems(session: Session, df: pl.DataFrame, existing: pl.DataFrame) -> list[Problem]:
     out: list[Problem] = []
     out += _first_rows(
         df, ["study", "unit", "variable", "date"], "variable", "observation given twice"
@@ -354,7 +386,6 @@ def _design_problems(session: Session, df: pl.DataFrame) -> list[Problem]:
     )
     out += _one_value_per_key(df, "study", "trial", study_trial)
     # Units that already exist with another accession.
-    existing = _existing_units(session, df["study"].unique().to_list())
     clash = units.join(existing, on=["study", "unit"], how="inner").filter(
         pl.col("accession_id") != pl.col("existing_accession_id")
     )
@@ -380,177 +411,6 @@ def _one_value_per_key(
             continue
         out.append(Problem(first, key, k, reason))
     return out
-
-
-def _existing_units(session: Session, study_names: list[str]) -> pl.DataFrame:
-    rows: list[Any] = []
-    for part in chunked(study_names):
-        rows += session.execute(
-            select(
-                Study.name, ObservationUnit.name, ObservationUnit.id, ObservationUnit.accession_id
-            )
-            .join(Study, Study.id == ObservationUnit.study_id)
-            .where(Study.name.in_(part))
-        ).all()
-    return pl.DataFrame(
-        rows,
-        schema={
-            "study": pl.String,
-            "unit": pl.String,
-            "unit_id": pl.Int64,
-            "existing_accession_id": pl.Int64,
-        },
-        orient="row",
-    )
-
-
-def _get_or_create(
-    session: Session, model: Any, lookup: dict[str, Any], values: dict[str, Any]
-) -> int:
-    obj = session.scalars(select(model).filter_by(**lookup)).first()
-    if obj is None:
-        obj = model(**lookup, **values)
-        session.add(obj)
-        session.flush()
-    return int(obj.id)
-
-
-def _write(session: Session, df: pl.DataFrame, report: ImportReport) -> None:
-    species_ids = dict(session.execute(select(SpeciesRow.key, SpeciesRow.id)).tuples().all())
-    study_ids: dict[str, int] = {}
-    design = df.group_by("study").agg(
-        pl.col("trial", "location", "year", "season", "species").first()
-    )
-    for study, trial, loc, year, season, sp in design.iter_rows():
-        trial_id = _get_or_create(session, Trial, {"name": trial}, {"species_id": species_ids[sp]})
-        loc_id = _get_or_create(session, Location, {"name": loc}, {}) if loc else None
-        season_id = (
-            _get_or_create(session, Season, {"year": int(year), "name": season}, {})
-            if year
-            else None
-        )
-        study_ids[study] = _get_or_create(
-            session,
-            Study,
-            {"name": study},
-            {"trial_id": trial_id, "location_id": loc_id, "season_id": season_id},
-        )
-    df = df.with_columns(study_id=pl.col("study").replace_strict(study_ids, return_dtype=pl.Int64))
-
-    existing = _existing_units(session, list(study_ids))
-    units = df.group_by("study", "unit").agg(
-        pl.col("study_id", "accession_id", "replicate", "block", "row", "col").first()
-    )
-    new_units = units.join(existing, on=["study", "unit"], how="anti")
-    if new_units.height:
-
-        def to_int(c: str) -> pl.Expr:
-            return pl.col(c).cast(pl.Int64, strict=False)
-
-        insert_frame(
-            session,
-            ObservationUnit,
-            new_units.select(
-                "study_id",
-                "accession_id",
-                pl.col("unit").alias("name"),
-                pl.lit("plot").alias("level"),
-                to_int("replicate").alias("replicate"),
-                to_int("block").alias("block"),
-                to_int("row").alias("row"),
-                to_int("col").alias("col"),
-                pl.lit("TEST").alias("entry_type"),
-            ),
-        )
-        existing = _existing_units(session, list(study_ids))
-    df = df.join(existing.select("study", "unit", "unit_id"), on=["study", "unit"], how="left")
-
-    unit_ids = df["unit_id"].unique().to_list()
-    old: list[Any] = []
-    for part in chunked(unit_ids):
-        old += session.execute(
-            select(
-                Observation.observation_unit_id,
-                Observation.variable_id,
-                Observation.observed_at,
-                Observation.id,
-                Observation.value,
-            ).where(Observation.observation_unit_id.in_(part))
-        ).all()
-    old_df = pl.DataFrame(
-        old,
-        schema={
-            "unit_id": pl.Int64,
-            "variable_id": pl.Int64,
-            "date": pl.String,
-            "obs_id": pl.Int64,
-            "old_value": pl.String,
-        },
-        orient="row",
-    )
-    df = df.join(old_df, on=["unit_id", "variable_id", "date"], how="left")
-    new = df.filter(pl.col("obs_id").is_null())
-    changed = df.filter(pl.col("obs_id").is_not_null() & (pl.col("old_value") != pl.col("value")))
-    report.inserted, report.updated = new.height, changed.height
-    report.unchanged = df.height - new.height - changed.height
-    if new.height:
-        insert_frame(
-            session,
-            Observation,
-            new.select(
-                pl.col("unit_id").alias("observation_unit_id"),
-                "variable_id",
-                "accession_id",
-                "value",
-                pl.col("value").cast(pl.Float64, strict=False).alias("numeric_value"),
-                pl.col("date").alias("observed_at"),
-                pl.lit("").alias("collector"),
-            ),
-        )
-    if changed.height:
-        session.execute(
-            update(Observation),
-            changed.select(
-                pl.col("obs_id").alias("id"),
-                "value",
-                pl.col("value").cast(pl.Float64, strict=False).alias("numeric_value"),
-            ).to_dicts(),
-        )
-    touched = (
-        (pl.concat([new, changed]) if changed.height else new)["accession_id"].unique().to_list()
-    )
-    refresh_trait_summary(session, touched)
-
-
-def refresh_trait_summary(session: Session, accession_ids: list[int]) -> None:
-    """Recompute n, mean, min and max per variable for these accessions.
-
-    Only observations of public trials count: the summaries are shown to
-    everyone (search filters, accession pages), and a restricted trial's
-    data must not reach people outside its institute through them.
-    """
-    for part in chunked(accession_ids, 5000):
-        session.execute(delete(TraitSummary).where(TraitSummary.accession_id.in_(part)))
-        agg = (
-            select(
-                Observation.accession_id,
-                Observation.variable_id,
-                func.count(Observation.numeric_value),
-                func.avg(Observation.numeric_value),
-                func.min(Observation.numeric_value),
-                func.max(Observation.numeric_value),
-            )
-            .join(ObservationUnit, ObservationUnit.id == Observation.observation_unit_id)
-            .join(Study, Study.id == ObservationUnit.study_id)
-            .join(Trial, Trial.id == Study.trial_id)
-            .where(Observation.accession_id.in_(part), Trial.visibility == "public")
-            .group_by(Observation.accession_id, Observation.variable_id)
-        )
-        session.execute(
-            insert(TraitSummary).from_select(
-                ["accession_id", "variable_id", "n", "mean", "min_value", "max_value"], agg
-            )
-        )
 
 
 def export_observations(
