@@ -83,10 +83,6 @@ def names_frame(acc: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _pg(session: Session) -> bool:
-    return session.connection().dialect.name == "postgresql"
-
-
 def fetch_frame(session: Session, sql: str, schema: dict[str, Any]) -> pl.DataFrame:
     """The rows of a parameterless query as a DataFrame (PostgreSQL: through ``COPY TO``)."""
     conn = session.connection()
