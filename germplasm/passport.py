@@ -56,6 +56,7 @@ def import_passport(
     progress: Progress = silent,
     user_id: int | None = None,
     run_by: str | None = None,
+    audit: bool = True,
 ) -> ImportReport:
     """Validate an MCPD passport file, then insert or update its accessions.
 
@@ -93,6 +94,9 @@ def import_passport(
         Called with a line at each stage (read, validate, stage, write, names, audit).
     user_id, run_by
         Who runs it, for the audit record (default: the operating-system user).
+    audit
+        Record the import (:mod:`germplasm.audit`); ``False`` for a caller
+        that records it under its own kind and source.
 
     Returns
     -------
@@ -139,7 +143,7 @@ def import_passport(
     }
     with transaction(engine) as session:
         record = None
-        if not dry_run:
+        if audit and not dry_run:
             record = start_import(
                 session,
                 "passport",
@@ -165,8 +169,7 @@ def import_passport(
         )
         if dry_run:
             session.rollback()
-        else:
-            assert record is not None
+        elif record is not None:
             report.seconds = round(time.perf_counter() - start, 3)
             finish_import(session, record, report)
             report.import_id = record.id

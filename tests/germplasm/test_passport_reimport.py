@@ -304,3 +304,10 @@ def test_import_passport__many_rows_take_the_bulk_path(engine, registry, tmp_pat
     ).write_csv(dup)
     report = import_passport(engine, dup, registry=registry)  # every PUID changes
     assert (report.inserted, report.updated) == (1, n)
+
+
+def test_import_passport__audit_false_records_nothing(engine, registry):
+    report = import_passport(engine, VALID, registry=registry, audit=False)
+    assert report.inserted == 4 and report.import_id is None
+    with session_factory(engine)() as s:
+        assert s.scalar(select(func.count()).select_from(DataImport)) == 0
