@@ -124,6 +124,8 @@ def default_candidates(*, include_slow: bool | None = None) -> list[Candidate]:
     GBLUP (rrBLUP is the same model), RKHS with one kernel and with kernel
     averaging, the Gibbs samplers, and the nets only where the registry says
     they are worth their time on this machine (``include_slow`` forces it).
+    Option sets and relative costs come from the registry
+    (``Method.candidates``, ``Method.cost``) where it has them.
     """
     out = []
     for m in METHODS:
@@ -131,9 +133,18 @@ def default_candidates(*, include_slow: bool | None = None) -> list[Candidate]:
             continue
         if _slow_on_cpu(m) and not (_gpu() if include_slow is None else include_slow):
             continue
-        if m.name == "rkhs":
-            out.append(Candidate("rkhs-1k", "rkhs", _one_kernel(m.defaults), _COST["rkhs"] / 8))
-        out.append(Candidate(m.name, m.name, {}, _COST.get(m.name, 100.0)))
+        cost = float(getattr(m, "cost", None) or _COST.get(m.name, 100.0))
+        option_sets = dict(getattr(m, "candidates", None) or {"default": {}})
+        if m.name == "rkhs" and len(option_sets) == 1:
+            option_sets["one kernel"] = _one_kernel(m.defaults)
+        for label, params in option_sets.items():
+            params = dict(params)
+            if not params:
+                out.append(Candidate(m.name, m.name, {}, cost))
+            else:
+                one = m.name == "rkhs" and label == "one kernel"
+                name = f"{m.name}-1k" if one else f"{m.name}-{str(label).replace(' ', '-')}"
+                out.append(Candidate(name, m.name, params, cost / 2 if one else cost))
     return sorted(out, key=lambda c: c.cost)
 
 

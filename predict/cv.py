@@ -199,7 +199,12 @@ def effective_params(
     """
     out: dict[str, Any] = dict(get_method(method).defaults)
     out.update(params)
-    if model is not None:
+    from breedhub.predict import methods as registry
+
+    reporter = getattr(registry, "effective_params", None)
+    if model is not None and callable(reporter):
+        out.update(reporter(model))
+    elif model is not None:
         getter = getattr(model, "effective_params", None)
         reported = getter() if callable(getter) else model.info_.get("effective_params")
         if isinstance(reported, dict):

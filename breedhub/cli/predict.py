@@ -73,8 +73,15 @@ trait_opt = click.option("--trait", required=True, help="Column of the phenotype
 
 def _methods_help() -> str:
     """Every method's options and defaults, from the registry (``--help``'s epilog)."""
+    from breedhub.predict import methods as registry
+
     lines = ["\b", "Methods and their options (--param NAME=VALUE; default shown):"]
+    helper = getattr(registry, "parameter_help", None)
     for m in METHODS:
+        if callable(helper):
+            lines.append(f"  {m.name}: {m.label}")
+            lines += [f"    {line}" for line in helper(m.name)]
+            continue
         described = getattr(m, "params", None) or getattr(m, "parameters", None)
         opts = []
         for key, default in m.defaults.items():

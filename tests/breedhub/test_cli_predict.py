@@ -268,7 +268,7 @@ def test_predict_fit__method_auto_keeps_the_choice_in_the_model(files):
 
 def test_predict_help__names_every_method_option_and_default():
     r = run("predict", "cv", "--help")
-    assert "bayesb: BayesB;" in r.stdout and "n_iter=" in r.stdout and "auto:" in r.stdout
+    assert "bayesb: BayesB" in r.stdout and "n_iter=" in r.stdout and "auto:" in r.stdout
 
 
 def test_predict_gxe_cv__long_table_json(tmp_path):

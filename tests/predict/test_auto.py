@@ -88,7 +88,7 @@ def test_search__uses_only_its_rows():
 def test_nested_cv__outer_test_folds_never_in_the_inner_searches():
     X, y = epistatic(n=120)
     labels = np.repeat(["a", "b", "c"], 40)
-    res = nested_cv(X, y, ploidy=2, candidates=candidates_named(["gblup", "rkhs"]), fold_ids=labels,
+    res = nested_cv(X, y, ploidy=2, candidates=candidates_named(["gblup", "rkhs-1k"]), fold_ids=labels,
                     inner_folds=3, final=False)  # fmt: skip
     assert [f.fold for f in res.folds] == ["a", "b", "c"]
     for f in res.folds:
@@ -99,16 +99,16 @@ def test_nested_cv__outer_test_folds_never_in_the_inner_searches():
 def test_nested_cv__picks_the_kernel_on_an_epistatic_trait():
     X, y = epistatic(n=150)
     res = nested_cv(
-        X, y, ploidy=2, candidates=candidates_named(["gblup", "rkhs"]), folds=3, inner_folds=3
+        X, y, ploidy=2, candidates=candidates_named(["gblup", "rkhs-1k"]), folds=3, inner_folds=3
     )
-    assert res.final["name"] == "rkhs" and [f.chosen for f in res.folds].count("rkhs") >= 2
-    assert res.inner["rkhs"]["mean_inner_r"] > res.inner["gblup"]["mean_inner_r"]
-    assert res.inner["rkhs"]["chosen"] + res.inner["gblup"]["chosen"] == 4  # 3 outer + the final
+    assert res.final["name"] == "rkhs-1k" and [f.chosen for f in res.folds].count("rkhs-1k") >= 2
+    assert res.inner["rkhs-1k"]["mean_inner_r"] > res.inner["gblup"]["mean_inner_r"]
+    assert res.inner["rkhs-1k"]["chosen"] + res.inner["gblup"]["chosen"] == 4  # 3 outer + the final
     assert res.mean_r == pytest.approx(np.mean([f.r for f in res.folds]))
     assert res.sd_r == pytest.approx(np.std([f.r for f in res.folds], ddof=1))
     assert set(res.fold_r) == {"1", "2", "3"} and np.isfinite(res.bias)
     d = res.to_dict()
-    assert d["method"] == "auto" and d["folds"][0]["chosen"] in ("rkhs", "gblup")
+    assert d["method"] == "auto" and d["folds"][0]["chosen"] in ("rkhs-1k", "gblup")
     assert "predictions" not in d and d["final"]["effective_params"]["bandwidths"]
 
 
@@ -123,8 +123,8 @@ def test_nested_cv__zero_budget_runs_gblup_only_and_says_so():
 
 
 def test_nested_cv__racing_drops_a_clear_loser():
-    X, y = epistatic(n=150, seed=1)
-    slow_bad = candidates_named(["rkhs", "bl"])  # rkhs leads; BL is linear and far behind
+    X, y = epistatic(n=120, seed=1)
+    slow_bad = candidates_named(["rkhs-1k", "bl"])  # the kernel leads; BL is linear and far behind
     short = type(slow_bad[1])("bl", "bl", {"n_iter": 300, "burn_in": 100}, 150.0)
     res = nested_cv(
         X, y, ploidy=2, candidates=[slow_bad[0], short], folds=3, inner_folds=4, final=False
@@ -136,7 +136,8 @@ def test_nested_cv__racing_drops_a_clear_loser():
 
 def test_nested_cv__bad_arguments():
     X, y = epistatic(n=30)
+    cands = candidates_named(["gblup"])
     with pytest.raises(InputError, match="inner_folds"):
-        nested_cv(X, y, ploidy=2, folds=3, inner_folds=50)
+        nested_cv(X, y, ploidy=2, candidates=cands, folds=3, inner_folds=50)
     with pytest.raises(InputError, match="budget"):
-        nested_cv(X, y, ploidy=2, folds=3, budget_s=-1)
+        nested_cv(X, y, ploidy=2, candidates=cands, folds=3, budget_s=-1)
