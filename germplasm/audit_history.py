@@ -576,10 +576,14 @@ def _apply(
     """Write the staged undo and record it; ``plan`` becomes the report of what was done."""
     n = record.id
     now = _now()
-    claimed = session.execute(
-        text("UPDATE data_import SET undone_at = :now WHERE id = :n AND undone_at IS NULL"),
-        {"now": now, "n": n},
-    ).rowcount
+    claimed = (
+        session.connection()
+        .execute(
+            text("UPDATE data_import SET undone_at = :now WHERE id = :n AND undone_at IS NULL"),
+            {"now": now, "n": n},
+        )
+        .rowcount
+    )
     if claimed != 1:
         raise UndoRefusedError(n, ["another undo of it finished first"])
     undo = start_import(session, "undo", f"import {n}", undoes_id=n, user_id=user_id, run_by=run_by)
