@@ -113,20 +113,27 @@ def fetch_frame(session: Session, sql: str, schema: dict[str, Any]) -> pl.DataFr
     return pl.DataFrame(rows, schema=schema, orient="row")
 
 
-def _old_schema() -> dict[str, Any]:
+def _old_schema(present: set[str] | None = None) -> dict[str, Any]:
     schema: dict[str, Any] = {
         "id": pl.Int64,
         "institute_id": pl.Int64,
         "species_id": pl.Int64,
         "name": pl.String,
     }
-    schema.update({a: dtype_of(a) for a in ATTRS})
+    keep = set(ATTRS) if present is None else present | {"accenumb", "puid"}
+    schema.update({a: dtype_of(a) for a in ATTRS if a in keep})
     return schema
 
 
-def read_existing(session: Session, typed: pl.DataFrame) -> pl.DataFrame:
-    """The stored accessions the rows name by (institute, number) or by PUID, in one query."""
-    schema = _old_schema()
+def read_existing(
+    session: Session, typed: pl.DataFrame, present: set[str] | None = None
+) -> pl.DataFrame:
+    """The stored accessions the rows name by (institute, number) or by PUID, in one query.
+
+    Only the attributes in ``present`` (the file's columns) are read, with
+    the keys: reading is most of the cost of a re-import.
+    """
+    schema = _old_schema(present)
     conn = session.connection()
     if conn.exec_driver_sql("SELECT 1 FROM accession LIMIT 1").first() is None:
         return pl.DataFrame(schema=schema)  # a first load into an empty table
@@ -484,7 +491,7 @@ def write_passport_frame(
     inst_ids = institute_ids(session, set(df["INSTCODE"].unique()), create=not dry_run)
     typed = typed_frame(df, inst_ids, _species_ids(session), present)
     progress("reading the stored accessions")
-    old = read_existing(session, typed)
+    old = read_existing(session, typed, present)
     progress("planning")
     codes = {i: c for c, i in inst_ids.items()}
     codes.update(dict(session.connection().exec_driver_sql("SELECT id, code FROM institute").all()))
