@@ -353,15 +353,21 @@ def _merge_summaries(session: Session, fresh: pl.DataFrame) -> None:
     drop_stage(session, stage)
 
 
+# Driven by the staged accessions (observation's accession index); values of a
+# unit in a restricted trial are left out by an anti-join, so the plan stays
+# the same whether restricted trials are many or none.
 _RECOMPUTE = """
 INSERT INTO trait_summary (accession_id, variable_id, n, mean, min_value, max_value)
 SELECT o.accession_id, o.variable_id, count(o.numeric_value), avg(o.numeric_value),
        min(o.numeric_value), max(o.numeric_value)
-FROM observation o
-JOIN observation_unit u ON u.id = o.observation_unit_id
-JOIN study s ON s.id = u.study_id
-JOIN trial t ON t.id = s.trial_id
-WHERE o.accession_id IN (SELECT accession_id FROM {stage}) AND t.visibility = 'public'
+FROM {stage} a
+JOIN observation o ON o.accession_id = a.accession_id
+WHERE NOT EXISTS (
+  SELECT 1 FROM observation_unit u
+  JOIN study s ON s.id = u.study_id
+  JOIN trial t ON t.id = s.trial_id
+  WHERE u.id = o.observation_unit_id AND t.visibility <> 'public'
+)
 GROUP BY o.accession_id, o.variable_id
 """
 
