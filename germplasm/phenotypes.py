@@ -251,7 +251,6 @@ def import_observations(
             report.import_id = record.id
         else:
             session.rollback()
-    progress(str(report))
     return report
 
 

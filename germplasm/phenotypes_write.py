@@ -4,7 +4,10 @@
 has validated as a whole and writes them set-based, at the engine's bulk speed:
 
 - units and values that are new go in with ``COPY`` (PostgreSQL) or one
-  ``executemany`` (SQLite), with unit ids drawn beforehand so nothing is read back;
+  ``executemany`` (SQLite), with unit ids drawn beforehand so nothing is read back,
+  sorted so that both of observation's indexes grow in key order; a load larger
+  than the table it goes into drops that table's indexes and constraints and
+  builds them again after (:func:`~germplasm.passport_write.rebuilt_indexes`);
 - the stored values of the file's existing units are read with one join against
   a staged table of their ids (``COPY ... TO`` on PostgreSQL), compared in polars,
   and the changed ones written with one ``UPDATE ... FROM`` a staged table;
@@ -19,6 +22,7 @@ Only observations of public trials count in the summaries.
 from __future__ import annotations
 
 import io
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 import polars as pl
@@ -35,6 +39,7 @@ from breedhub.germplasm.models import (
     Study,
     Trial,
 )
+from breedhub.germplasm.passport_write import BULK_REBUILD_MIN, rebuilt_indexes
 from breedhub.germplasm.reports import ImportReport, Progress, silent
 
 __all__ = ["existing_units", "read_frame", "refresh_trait_summary", "write_observations"]
@@ -139,6 +144,22 @@ def _design(session: Session, df: pl.DataFrame) -> tuple[dict[str, int], set[int
     return study_ids, public
 
 
+def _rebuilt_if_small(session: Session, table: str, n: int) -> AbstractContextManager[bool]:
+    """:func:`rebuilt_indexes` for a load of ``n`` rows, counting at most ``n + 1`` stored rows.
+
+    The observation table grows to tens of millions: a full ``COUNT(*)`` per
+    import would cost more than the rebuild saves.
+    """
+    if n < BULK_REBUILD_MIN:
+        return nullcontext(False)
+    have = (
+        session.connection()
+        .exec_driver_sql(f"SELECT count(*) FROM (SELECT 1 FROM {table} LIMIT {int(n) + 1}) AS t")
+        .scalar_one()
+    )
+    return rebuilt_indexes(session, table, n) if have <= n else nullcontext(False)
+
+
 def _new_ids(session: Session, model: Any, n: int) -> pl.Series:
     """``n`` fresh primary keys for ``model``'s table, drawn before a bulk insert."""
     conn = session.connection()
@@ -174,22 +195,23 @@ def _write_units(session: Session, df: pl.DataFrame, existing: pl.DataFrame) -> 
         def to_int(c: str) -> pl.Expr:
             return pl.col(c).cast(pl.Int64, strict=False)
 
-        insert_frame(
-            session,
-            ObservationUnit,
-            new.select(
-                pl.col("unit_id").alias("id"),
-                "study_id",
-                "accession_id",
-                pl.col("unit").alias("name"),
-                pl.lit("plot").alias("level"),
-                to_int("replicate").alias("replicate"),
-                to_int("block").alias("block"),
-                to_int("row").alias("row"),
-                to_int("col").alias("col"),
-                pl.lit("TEST").alias("entry_type"),
-            ),
-        )
+        with _rebuilt_if_small(session, "observation_unit", new.height):
+            insert_frame(
+                session,
+                ObservationUnit,
+                new.select(
+                    pl.col("unit_id").alias("id"),
+                    "study_id",
+                    "accession_id",
+                    pl.col("unit").alias("name"),
+                    pl.lit("plot").alias("level"),
+                    to_int("replicate").alias("replicate"),
+                    to_int("block").alias("block"),
+                    to_int("row").alias("row"),
+                    to_int("col").alias("col"),
+                    pl.lit("TEST").alias("entry_type"),
+                ),
+            )
     old = units.filter(pl.col("unit_id").is_not_null()).with_columns(unit_is_new=pl.lit(False))
     new = new.with_columns(unit_is_new=pl.lit(True))
     cols = ["study", "unit", "unit_id", "unit_is_new"]
@@ -283,19 +305,20 @@ def write_observations(
     report.unchanged = df.height - fresh.height - changed.height
     if fresh.height:
         fresh = fresh.sort("accession_id", "unit_id", "variable_id", "date")
-        insert_frame(
-            session,
-            Observation,
-            fresh.select(
-                pl.col("unit_id").alias("observation_unit_id"),
-                "variable_id",
-                "accession_id",
-                "value",
-                pl.col("value").cast(pl.Float64, strict=False).alias("numeric_value"),
-                pl.col("date").alias("observed_at"),
-                pl.lit("").alias("collector"),
-            ),
-        )
+        with _rebuilt_if_small(session, "observation", fresh.height):
+            insert_frame(
+                session,
+                Observation,
+                fresh.select(
+                    pl.col("unit_id").alias("observation_unit_id"),
+                    "variable_id",
+                    "accession_id",
+                    "value",
+                    pl.col("value").cast(pl.Float64, strict=False).alias("numeric_value"),
+                    pl.col("date").alias("observed_at"),
+                    pl.lit("").alias("collector"),
+                ),
+            )
     progress(f"values: {report.inserted:,} new, {report.updated:,} changed, "
              f"{report.unchanged:,} unchanged")  # fmt: skip
     recompute: list[int] = []
@@ -349,7 +372,8 @@ def _merge_summaries(session: Session, fresh: pl.DataFrame) -> None:
         .sort("accession_id", "variable_id")
     )
     stage = stage_frame(session, agg, "_obs_summary")
-    session.connection().exec_driver_sql(_MERGE.format(stage=stage))
+    with _rebuilt_if_small(session, "trait_summary", agg.height):
+        session.connection().exec_driver_sql(_MERGE.format(stage=stage))
     drop_stage(session, stage)
 
 
