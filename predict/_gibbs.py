@@ -41,6 +41,7 @@ TRACE_COLUMNS = (
     "marker_variance",
     "lambda2",
     "n_included",
+    "marker_scale",
 )
 
 
@@ -103,6 +104,9 @@ def run_chain(  # type: ignore[no-untyped-def]  # noqa: C901  # numba kernel: on
     pi_b,
     df_b,
     S_b,
+    estimate_scale,
+    scale_shape,
+    scale_rate,
     df_e,
     S_e,
     lambda2_0,
@@ -117,7 +121,12 @@ def run_chain(  # type: ignore[no-untyped-def]  # noqa: C901  # numba kernel: on
 
     ``F`` is the (n x p) fixed design, ``A = (F'F)^-1`` and ``L`` its lower
     Cholesky factor. Marker variances follow S/chi2(df); the residual variance
-    S_e/chi2(df_e). Returns (effect_mean, inclusion_mean, fixed_mean, trace).
+    S_e/chi2(df_e). With ``estimate_pi`` (BayesB, BayesC) π, the share of
+    markers without effect, is drawn each iteration from
+    Beta(pi_a + markers out, pi_b + markers in); with ``estimate_scale``
+    (BayesB) the scale S of the marker variances from its Gamma(scale_shape,
+    scale_rate) prior's full conditional, as BGLR does. Returns
+    (effect_mean, inclusion_mean, fixed_mean, trace).
     """
     np.random.seed(seed)
     m = Xt.shape[0]
@@ -157,7 +166,7 @@ def run_chain(  # type: ignore[no-untyped-def]  # noqa: C901  # numba kernel: on
     se2 = S_e / (df_e + 2.0)
 
     n_saved = (n_iter - burn_in) // thin
-    trace = np.zeros((n_saved, 6))
+    trace = np.zeros((n_saved, 7))
     beta_sum = np.zeros(m)
     delta_sum = np.zeros(m)
     b_sum = np.zeros(p)
@@ -236,9 +245,18 @@ def run_chain(  # type: ignore[no-untyped-def]  # noqa: C901  # numba kernel: on
         # hyper-parameters
         if model == BAYES_C:
             var_b = (S_b + ss_b) / np.random.chisquare(df_b + included)
-            if estimate_pi:
-                pi = np.random.beta(active - included + pi_a, included + pi_b)
-        elif model == BAYES_LASSO:
+        if model != BAYES_LASSO and estimate_pi:
+            pi = np.random.beta(active - included + pi_a, included + pi_b)
+        if model == BAYES_B and estimate_scale:
+            # S ~ Gamma(shape0 + m df / 2, rate0 + sum(1 / s2_j) / 2) (BGLR's BayesB)
+            inv_sum = 0.0
+            for j in range(m):
+                if xx[j] > 0.0:
+                    inv_sum += 1.0 / s2[j]
+            S_b = np.random.gamma(
+                scale_shape + 0.5 * active * df_b, 1.0 / (scale_rate + 0.5 * inv_sum)
+            )
+        if model == BAYES_LASSO:
             tau_sum = 0.0
             for j in range(m):
                 if xx[j] > 0.0:
@@ -271,6 +289,7 @@ def run_chain(  # type: ignore[no-untyped-def]  # noqa: C901  # numba kernel: on
             trace[saved, 3] = var_b
             trace[saved, 4] = lambda2
             trace[saved, 5] = included
+            trace[saved, 6] = S_b
             for j in range(m):
                 beta_sum[j] += beta[j]
                 delta_sum[j] += delta[j]

@@ -6,10 +6,12 @@ training means, and e ~ N(0, σ²_e I) with a scaled-inverse-χ² prior on σ²_
 The models differ in the prior on the marker effects β:
 
 - :class:`BayesB` (Meuwissen et al. 2001): β_j = 0 with probability π, else
-  β_j ~ N(0, σ²_j) with a marker-specific σ²_j ~ S_b χ⁻²(ν_b); π and the
-  scale S_b are fixed (BGLR also samples S_b).
+  β_j ~ N(0, σ²_j) with a marker-specific σ²_j ~ S χ⁻²(ν_b); as in BGLR, π
+  is unknown with a Beta prior and the scale S has a Gamma prior (both
+  sampled); a fixed π (``pi=0.95``) or a fixed scale is an option.
 - :class:`BayesCPi` (Habier et al. 2011): as BayesB with one common variance
-  σ²_β ~ S_b χ⁻²(ν_b), and π estimated with a Beta(a, b) prior.
+  σ²_β ~ S_b χ⁻²(ν_b), π unknown with the same Beta prior (a fixed π makes it
+  BayesC).
 - :class:`BayesianLasso` (Park & Casella 2008; de los Campos et al. 2009):
   β_j ~ N(0, τ²_j σ²_e), τ²_j ~ Exp(λ²/2), λ² ~ Gamma(shape, rate): a
   double-exponential prior on the effects.
@@ -29,10 +31,14 @@ MSx = Σ_j var(x_j) the sum of the markers' variances:
 
 - residual: ν_e = 5, S_e = (1 − R²) V_y (ν_e + 2), so the prior mode of σ²_e
   is (1 − R²) V_y;
-- BayesB and BayesCπ: ν_b = 5, S_b = R² V_y / (MSx (1 − π)) (ν_b + 2), so the
+- BayesB and BayesCπ: ν_b = 5, S_b = R² V_y / (MSx (1 − π₀)) (ν_b + 2), so the
   prior mode of a marker variance makes the markers in the model explain
-  R² V_y (π: the fixed value for BayesB, the start value for BayesCπ);
-- BayesCπ: π ~ Beta(1, 1) (uniform, as Habier et al.), started at 0.5;
+  R² V_y (π₀: the fixed π, or the prior mean of π when it is estimated);
+- π ~ Beta(6, 6), started at its mean 0.5: BGLR's probIn = 0.5 and
+  counts = 10, whose sampler draws 1 − π from
+  Beta(in + probIn counts + 1, out + (1 − probIn) counts + 1);
+- BayesB's scale: S ~ Gamma(shape 1.1, rate 0.1 / S_b), mode S_b (BGLR's
+  shape0 and rate0), started at S_b;
 - Bayesian LASSO: λ² ~ Gamma(shape=1.1, rate=(shape − 1)/λ²₀) with mode
   λ²₀ = 2 MSx (1 − R²) / R², the λ² at which the prior genetic variance
   2 MSx σ²_e / λ² is R²/(1 − R²) times σ²_e.
@@ -40,9 +46,12 @@ MSx = Σ_j var(x_j) the sum of the markers' variances:
 Every option may be set explicitly instead. After ``fit``, ``info_`` holds the
 posterior means and standard deviations of σ²_e, of the sampled genetic
 variance var(X β) on the training samples, of h² = V_g / (V_g + σ²_e), of π
-(BayesCπ) and λ² (Bayesian LASSO); Geweke z-scores and effective sample
-sizes of those traces (:func:`geweke_z`, :func:`effective_sample_size`); and
-the traces themselves, thinned to at most 100 points.
+(when estimated), of BayesB's scale S (when estimated) and of λ² (Bayesian
+LASSO); Geweke z-scores and effective sample sizes of those traces (:func:`geweke_z`, :func:`effective_sample_size`); and
+the traces themselves, thinned to at most 100 points; and under
+``info_["effective_params"]`` (:meth:`effective_params`) the values the fit used: iterations, burn-in, thinning,
+seed, the priors' resolved hyper-parameters, and π (the posterior mean when
+estimated).
 
 References
 ----------
@@ -205,6 +214,9 @@ class _BayesRegression(GenomicModel):
             hyper["pi_b"],
             hyper["df_b"],
             hyper["scale_b"],
+            hyper["estimate_scale"],
+            hyper["scale_shape"],
+            hyper["scale_rate"],
             float(df_e),
             float(scale_e),
             hyper["lambda2"],
@@ -232,6 +244,25 @@ class _BayesRegression(GenomicModel):
             genotype_storage=storage,
             seconds=round(time.perf_counter() - started, 3),
         )
+        self.info_["effective_params"] = self._effective(hyper, df_e, scale_e)
+
+    def effective_params(self) -> dict[str, Any]:
+        """The options this fit ran with: chain, resolved priors, π (posterior mean if estimated)."""
+        return {**self.params, **self.info_.get("effective_params", {})}
+
+    def _effective(self, hyper: dict[str, Any], df_e: float, scale_e: float) -> dict[str, Any]:
+        """The options this fit ran with, the priors resolved from the data."""
+        p = self.params
+        out: dict[str, Any] = {
+            "n_iter": p["n_iter"], "burn_in": p["burn_in"], "thin": p["thin"],
+            "seed": p["seed"], "r2": p["r2"], "df_e": df_e, "scale_e": scale_e,
+        }  # fmt: skip
+        for k in self._prior_keys:
+            out[k] = hyper[k]
+        for k in self._reported:  # sampled: the posterior mean, and where it started
+            if k in out:
+                out[f"{k}_start"], out[k] = out[k], self.info_[k]["mean"]
+        return out
 
     def _report(
         self,
@@ -337,43 +368,92 @@ def _marker_matrix(X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, s
     return Xt, mu, xx, np.dtype(dtype).name
 
 
+def _pi_option(pi: Any) -> float | None:
+    return None if pi is None else _float_option("pi", pi, high=1.0)
+
+
+def _beta_prior(pi_prior: Any) -> list[float]:
+    if not isinstance(pi_prior, (tuple, list)) or len(pi_prior) != 2:
+        raise TypeError(f"pi_prior must be a pair (a, b) of Beta parameters, not {pi_prior!r}")
+    return [_float_option("pi_prior[0]", pi_prior[0]), _float_option("pi_prior[1]", pi_prior[1])]
+
+
+#: Beta prior on π of BGLR's BayesB and BayesC (probIn = 0.5, counts = 10).
+BGLR_PI_PRIOR = (6.0, 6.0)
+#: Shape of BGLR's Gamma prior on BayesB's scale (shape0); the rate makes S_b its mode.
+BGLR_SCALE_SHAPE = 1.1
+
+
 class _SpikeSlab(_BayesRegression):
     """BayesB and BayesCπ: a point mass at zero with probability π, else a normal effect."""
 
-    _estimate_pi: ClassVar[bool]
+    _prior_keys = ("pi", "pi_estimated", "pi_a", "pi_b", "df_b", "scale_b")
 
     def _hyper(self, vy: float, msx: float) -> dict[str, Any]:
         p = self.params
+        a, b = p["pi_prior"]
+        estimate = p["pi"] is None
+        pi0 = a / (a + b) if estimate else p["pi"]
         scale_b = p["scale_b"]
         if scale_b is None:
-            scale_b = p["r2"] * vy / (msx * (1 - p["pi"])) * (p["df_b"] + 2)
-        a, b = p.get("pi_prior", (1.0, 1.0))
+            scale_b = p["r2"] * vy / (msx * (1 - pi0)) * (p["df_b"] + 2)
+        estimate_scale = bool(p.get("estimate_scale", False))
         return {
-            "pi": p["pi"],
-            "estimate_pi": self._estimate_pi,
+            "pi": float(pi0),
+            "estimate_pi": estimate,
+            "pi_estimated": estimate,
             "pi_a": float(a),
             "pi_b": float(b),
             "df_b": p["df_b"],
             "scale_b": float(scale_b),
+            "estimate_scale": estimate_scale,
+            "scale_shape": BGLR_SCALE_SHAPE,
+            "scale_rate": (BGLR_SCALE_SHAPE - 1) / float(scale_b),
             "lambda2": 1.0,
             "lambda_shape": 1.0,
             "lambda_rate": 1.0,
         }
 
+    def _effective(self, hyper: dict[str, Any], df_e: float, scale_e: float) -> dict[str, Any]:
+        out = super()._effective(hyper, df_e, scale_e)
+        if not hyper["estimate_pi"]:
+            del out["pi_a"], out["pi_b"]
+        if hyper["estimate_scale"]:
+            out["scale_b_prior_mode"] = out["scale_b"]
+            out["scale_b"] = self.info_["marker_scale"]["mean"]
+            out["scale_shape"] = hyper["scale_shape"]
+        if "estimate_scale" in self.params:
+            out["estimate_scale"] = hyper["estimate_scale"]
+        return out
 
-class BayesB(_SpikeSlab):
-    """BayesB: a fixed share π of markers without effect, marker-specific variances for the rest.
+    def _report(self, trace: np.ndarray, columns: tuple[str, ...], *args: Any) -> dict[str, Any]:
+        hyper = args[0]
+        self._reported = tuple(
+            k
+            for k, on in (
+                ("pi", hyper["estimate_pi"]),
+                ("marker_variance", self._kernel_model == 1),
+                ("marker_scale", hyper["estimate_scale"]),
+                ("n_included", True),
+            )
+            if on
+        )
+        return super()._report(trace, columns, *args)
 
-    β_j = 0 with probability π, else β_j ~ N(0, σ²_j), σ²_j ~ S_b χ⁻²(ν_b).
-    See the module documentation for the full model and the default priors.
 
+_SPIKE_SLAB_PARAMETERS = """
     Parameters
     ----------
     pi
-        Prior probability that a marker has no effect (fixed).
+        Share of markers without effect: None (the default) estimates it with a
+        Beta(``pi_prior``) prior, as BGLR does; a number in (0, 1) fixes it.
+    pi_prior
+        (a, b) of the Beta prior on π; (6, 6) is BGLR's probIn = 0.5,
+        counts = 10. Its mean also sets the default ``scale_b`` when π is
+        estimated.
     df_b, scale_b
         Prior of the marker variances; default scale
-        r2 V_y / (MSx (1 − π)) (df_b + 2).
+        r2 V_y / (MSx (1 − π₀)) (df_b + 2), π₀ the fixed π or the prior mean.
     n_iter, burn_in, thin
         Gibbs iterations, of which the first ``burn_in`` are discarded and
         every ``thin``-th of the rest is kept.
@@ -384,11 +464,25 @@ class BayesB(_SpikeSlab):
         used to set the default hyper-parameters (BGLR's rule).
     df_e, scale_e
         Prior σ²_e ~ scale_e χ⁻²(df_e); default scale (1 − r2) V_y (df_e + 2).
+"""
+
+
+class BayesB(_SpikeSlab):
+    """BayesB: a share π of markers without effect, marker-specific variances for the rest.
+
+    β_j = 0 with probability π, else β_j ~ N(0, σ²_j), σ²_j ~ S χ⁻²(ν_b); π and
+    S are estimated by default (BGLR's BayesB). See the module documentation
+    for the full model and the default priors.
+    {parameters}
+    estimate_scale
+        Sample the scale S of the marker variances (Gamma prior with shape
+        1.1 and mode ``scale_b``, as BGLR); False keeps S = ``scale_b``.
 
     References
     ----------
     Meuwissen THE, Hayes BJ, Goddard ME (2001). Genetics 157:1819-1829.
     Habier D, Fernando RL, Kizilkaya K, Garrick DJ (2011). BMC Bioinformatics 12:186.
+    Pérez P, de los Campos G (2014). Genetics 198:483-495.
 
     Examples
     --------
@@ -400,11 +494,12 @@ class BayesB(_SpikeSlab):
     (3,)
     >>> sorted(np.argsort(-abs(model.effect_))[:2].tolist())
     [0, 1]
+    >>> 0 < model.effective_params()["pi"] < 1
+    True
     """
 
     method = "bayesb"
-    _reported = ("n_included",)
-    _prior_keys = ("pi", "df_b", "scale_b")
+    _kernel_model = 0
 
     def __init__(
         self,
@@ -413,13 +508,17 @@ class BayesB(_SpikeSlab):
         burn_in: int = 1000,
         thin: int = 5,
         seed: int = 0,
-        pi: float = 0.95,
+        pi: float | None = None,
+        pi_prior: tuple[float, float] | list[float] = BGLR_PI_PRIOR,
         r2: float = 0.5,
         df_b: float = 5.0,
         scale_b: float | None = None,
+        estimate_scale: bool = True,
         df_e: float = 5.0,
         scale_e: float | None = None,
     ):
+        if not isinstance(estimate_scale, (bool, np.bool_)):
+            raise TypeError(f"estimate_scale must be True or False, not {estimate_scale!r}")
         super().__init__(
             n_iter=n_iter,
             burn_in=burn_in,
@@ -428,42 +527,21 @@ class BayesB(_SpikeSlab):
             r2=r2,
             df_e=df_e,
             scale_e=scale_e,
-            pi=_float_option("pi", pi, high=1.0),
+            pi=_pi_option(pi),
+            pi_prior=_beta_prior(pi_prior),
             df_b=_float_option("df_b", df_b),
             scale_b=_optional("scale_b", scale_b),
+            estimate_scale=bool(estimate_scale),
         )
-
-    _kernel_model = 0
-    _estimate_pi = False
 
 
 class BayesCPi(_SpikeSlab):
     """BayesCπ: a share π of markers without effect, one common variance for the rest, π estimated.
 
     β_j = 0 with probability π, else β_j ~ N(0, σ²_β), σ²_β ~ S_b χ⁻²(ν_b),
-    π ~ Beta(a, b). See the module documentation for the default priors.
-
-    Parameters
-    ----------
-    pi
-        Start value of π, the probability that a marker has no effect; also
-        sets the default ``scale_b``.
-    pi_prior
-        (a, b) of the Beta prior on π; (1, 1) is uniform.
-    df_b, scale_b
-        Prior of the common marker variance; default scale
-        r2 V_y / (MSx (1 − π)) (df_b + 2).
-    n_iter, burn_in, thin
-        Gibbs iterations, of which the first ``burn_in`` are discarded and
-        every ``thin``-th of the rest is kept.
-    seed
-        Seed of the sampler's generator: the same seed gives the same chain.
-    r2
-        Prior share of the phenotypic variance explained by the markers,
-        used to set the default hyper-parameters (BGLR's rule).
-    df_e, scale_e
-        Prior σ²_e ~ scale_e χ⁻²(df_e); default scale (1 − r2) V_y (df_e + 2).
-
+    π ~ Beta(a, b) (a fixed ``pi`` makes it BayesC). See the module
+    documentation for the default priors.
+    {parameters}
     References
     ----------
     Habier D, Fernando RL, Kizilkaya K, Garrick DJ (2011). BMC Bioinformatics 12:186.
@@ -479,10 +557,7 @@ class BayesCPi(_SpikeSlab):
     """
 
     method = "bayescpi"
-    _reported = ("pi", "marker_variance", "n_included")
-    _prior_keys = ("pi", "pi_a", "pi_b", "df_b", "scale_b")
     _kernel_model = 1
-    _estimate_pi = True
 
     def __init__(
         self,
@@ -491,18 +566,14 @@ class BayesCPi(_SpikeSlab):
         burn_in: int = 1000,
         thin: int = 5,
         seed: int = 0,
-        pi: float = 0.5,
-        pi_prior: tuple[float, float] | list[float] = (1.0, 1.0),
+        pi: float | None = None,
+        pi_prior: tuple[float, float] | list[float] = BGLR_PI_PRIOR,
         r2: float = 0.5,
         df_b: float = 5.0,
         scale_b: float | None = None,
         df_e: float = 5.0,
         scale_e: float | None = None,
     ):
-        if not isinstance(pi_prior, (tuple, list)) or len(pi_prior) != 2:
-            raise TypeError(f"pi_prior must be a pair (a, b) of Beta parameters, not {pi_prior!r}")
-        a = _float_option("pi_prior[0]", pi_prior[0])
-        b = _float_option("pi_prior[1]", pi_prior[1])
         super().__init__(
             n_iter=n_iter,
             burn_in=burn_in,
@@ -511,11 +582,16 @@ class BayesCPi(_SpikeSlab):
             r2=r2,
             df_e=df_e,
             scale_e=scale_e,
-            pi=_float_option("pi", pi, high=1.0),
-            pi_prior=[a, b],
+            pi=_pi_option(pi),
+            pi_prior=_beta_prior(pi_prior),
             df_b=_float_option("df_b", df_b),
             scale_b=_optional("scale_b", scale_b),
         )
+
+
+for _cls in (BayesB, BayesCPi):
+    assert _cls.__doc__ is not None
+    _cls.__doc__ = _cls.__doc__.replace("    {parameters}\n", _SPIKE_SLAB_PARAMETERS, 1)
 
 
 class BayesianLasso(_BayesRegression):
@@ -604,6 +680,9 @@ class BayesianLasso(_BayesRegression):
             "pi_b": 1.0,
             "df_b": 5.0,
             "scale_b": 1.0,
+            "estimate_scale": False,
+            "scale_shape": 1.0,
+            "scale_rate": 1.0,
             "lambda2": float(lambda2),
             "lambda_shape": p["lambda_shape"],
             "lambda_rate": float(rate),

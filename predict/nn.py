@@ -17,6 +17,16 @@ the same way:
    validation loss has not improved for ``patience`` epochs, and the weights
    of the best epoch are kept.
 
+Sized to the data. With the defaults ``hidden=None`` (MLP) and
+``max_epochs=None`` the net is sized from the number of samples n and of
+markers p when fitting (:func:`mlp_layers`, :func:`epoch_cap`): a first
+layer of about n / 4 units (a power of two in [16, 256], fewer when p is so
+large that the first layer would pass 2**21 weights), a second of a quarter
+of that; at most about 50,000 gradient steps (50 to 300 epochs). What was
+used is reported in ``info_["effective_params"]``. On a CPU a fit still
+takes several times GBLUP's (the CNN tens of times): the registry marks both
+nets ``slow_on_cpu`` so that model choice leaves them out without a GPU.
+
 Determinism. ``fit`` seeds Python, numpy and torch from ``seed`` and turns
 on ``torch.use_deterministic_algorithms(True, warn_only=True)`` (and cuDNN's
 deterministic mode) for the duration of the fit only; fits and predictions
@@ -67,6 +77,38 @@ __all__ = ["CNN1D", "MLP"]
 
 _DTYPES = {"float32": torch.float32, "float64": torch.float64}
 _PREDICT_CHUNK = 4096  # rows per forward pass when predicting
+_FIRST_LAYER_WEIGHTS = 2**21  # most weights a sized first dense layer may have
+_STEPS = 50_000  # gradient steps a sized run may take at most
+
+
+def mlp_layers(n: int, p: int) -> list[int]:
+    """Hidden layer sizes of an MLP sized to n samples and p markers.
+
+    About n / 4 units first (a power of two in [16, 256]), fewer when p
+    times that passes 2**21 weights; then a quarter of that (at least 8).
+
+    Examples
+    --------
+    >>> mlp_layers(540, 1279), mlp_layers(176, 50_000), mlp_layers(5000, 300)
+    ([128, 32], [32, 8], [256, 64])
+    """
+    width = 2 ** round(math.log2(max(n / 4, 1)))
+    width = min(max(width, 16), 256)
+    while width > 16 and width * p > _FIRST_LAYER_WEIGHTS:
+        width //= 2
+    return [width, max(8, width // 4)]
+
+
+def epoch_cap(n_train: int, batch_size: int) -> int:
+    """Most epochs for a sized run: about 50,000 gradient steps, 50 to 300 epochs.
+
+    Examples
+    --------
+    >>> epoch_cap(486, 32), epoch_cap(20_000, 32)
+    (300, 80)
+    """
+    steps = max(1, math.ceil(n_train / batch_size))
+    return int(min(300, max(50, round(_STEPS / steps))))
 
 
 class _Dropout(nn.Module):
@@ -198,12 +240,12 @@ class _TorchModel(GenomicModel):
     def __init__(
         self,
         *,
-        hidden: Sequence[int],
+        hidden: Sequence[int] | None,
         dropout: float,
         lr: float,
         weight_decay: float,
         batch_size: int,
-        max_epochs: int,
+        max_epochs: int | None,
         patience: int,
         val_fraction: float,
         seed: int,
@@ -212,12 +254,14 @@ class _TorchModel(GenomicModel):
         **arch: Any,
     ):
         params: dict[str, Any] = dict(
-            hidden=_check_sizes("hidden", hidden, allow_empty=True),
+            hidden=None if hidden is None else _check_sizes("hidden", hidden, allow_empty=True),
             dropout=_check_float("dropout", dropout, low=0.0, high=1.0),
             lr=_check_float("lr", lr, low=0.0, low_open=True),
             weight_decay=_check_float("weight_decay", weight_decay, low=0.0),
             batch_size=check_int("batch_size", batch_size, minimum=1),
-            max_epochs=check_int("max_epochs", max_epochs, minimum=1),
+            max_epochs=None
+            if max_epochs is None
+            else check_int("max_epochs", max_epochs, minimum=1),
             patience=check_int("patience", patience, minimum=1),
             val_fraction=_check_float("val_fraction", val_fraction, low=0.0, high=0.5),
             seed=check_int("seed", seed, minimum=0),
@@ -230,11 +274,21 @@ class _TorchModel(GenomicModel):
         super().__init__(**params)
         self.module_: nn.Module | None = None
         self.scalers_: dict[str, np.ndarray] = {}
+        self.hidden_: list[int] = [] if hidden is None else list(params["hidden"])
+
+    def effective_params(self) -> dict[str, Any]:
+        """The options this fit ran with: layer sizes, epochs, device (see ``info_``)."""
+        return {**self.params, **self.info_.get("effective_params", {})}
 
     # -- what a subclass provides ------------------------------------------
 
     def _build(self, n_markers: int) -> nn.Module:
         raise NotImplementedError
+
+    def _size(self, n: int, p: int) -> None:
+        """Set ``hidden_`` for n samples and p markers (the MLP sizes itself when hidden=None)."""
+        if self.params["hidden"] is not None:
+            self.hidden_ = list(self.params["hidden"])
 
     def _reshape(self, x: torch.Tensor) -> torch.Tensor:
         """Standardised (batch, markers) to the module's input shape."""
@@ -291,6 +345,8 @@ class _TorchModel(GenomicModel):
             )
         device = self._device()
         started = time.perf_counter()
+        self._size(n, X.shape[1])
+        max_epochs = p["max_epochs"] or epoch_cap(n - n_val, p["batch_size"])
 
         beta, *_ = np.linalg.lstsq(fixed, y, rcond=None)
         resid = y - fixed @ beta
@@ -325,7 +381,7 @@ class _TorchModel(GenomicModel):
             n_batches = max(1, math.ceil(len(train_idx) / p["batch_size"]))
             best_loss, best_epoch, best_weights = math.inf, 0, None
             epoch = 0
-            for epoch in range(1, p["max_epochs"] + 1):
+            for epoch in range(1, max_epochs + 1):
                 self.module_.train()
                 for batch in np.array_split(rng.permutation(train_idx), n_batches):
                     idx = torch.as_tensor(batch, device=device)
@@ -358,7 +414,7 @@ class _TorchModel(GenomicModel):
             "epochs_run": epoch,
             "best_epoch": best_epoch,
             "best_val_loss": None if n_val == 0 else best_loss,
-            "stopped_early": epoch < p["max_epochs"],
+            "stopped_early": epoch < max_epochs,
             "n_validation": n_val,
             "n_parameters": sum(t.numel() for t in self.module_.parameters()),
             "fixed_effects": [float(b) for b in beta],
@@ -366,6 +422,11 @@ class _TorchModel(GenomicModel):
             "torch": torch.__version__,
             "train_seconds": round(time.perf_counter() - started, 3),
         }
+        self.info_["effective_params"] = {
+            "hidden": list(self.hidden_), "max_epochs": max_epochs, "epochs_run": epoch,
+            "best_epoch": best_epoch, "device": str(device), "seed": p["seed"],
+            "n_parameters": self.info_["n_parameters"],
+        }  # fmt: skip
 
     def _predict(self, X: np.ndarray) -> np.ndarray:
         assert self.module_ is not None
@@ -379,6 +440,7 @@ class _TorchModel(GenomicModel):
         if self.module_ is None:
             raise InputError(f"{self.method}: call fit() before state()")
         out = {k: v.copy() for k, v in self.scalers_.items()}
+        out["hidden"] = np.asarray(self.hidden_, dtype=np.int64)
         for name, t in self.module_.state_dict().items():
             out[f"net.{name}"] = t.detach().cpu().numpy().copy()
         return out
@@ -389,6 +451,8 @@ class _TorchModel(GenomicModel):
         model = cls(**params)
         model.scalers_ = {k: np.asarray(state[k]) for k in ("x_mean", "x_sd", "y_mean", "y_sd")}
         n_markers = int(model.scalers_["x_mean"].shape[0])
+        if "hidden" in state:  # the sizes a sized net was fitted with
+            model.hidden_ = [int(v) for v in np.asarray(state["hidden"]).reshape(-1)]
         module = model._build(n_markers).to(dtype=model._dtype)
         weights = {
             k[4:]: torch.from_numpy(np.array(v)) for k, v in state.items() if k.startswith("net.")
@@ -415,7 +479,8 @@ class MLP(_TorchModel):
     Parameters
     ----------
     hidden
-        Sizes of the hidden layers; empty for a linear model.
+        Sizes of the hidden layers; empty for a linear model; None sizes them
+        to the data (:func:`mlp_layers`).
     dropout
         Share of hidden units dropped in training, in [0, 1).
     lr
@@ -425,7 +490,8 @@ class MLP(_TorchModel):
     batch_size
         Samples per mini-batch.
     max_epochs
-        Epochs at most.
+        Epochs at most; None: about 50,000 gradient steps, 50 to 300 epochs
+        (:func:`epoch_cap`).
     patience
         Epochs without a better validation loss before training stops.
     val_fraction
@@ -468,13 +534,13 @@ class MLP(_TorchModel):
     def __init__(
         self,
         *,
-        hidden: Sequence[int] = (256, 64),
+        hidden: Sequence[int] | None = None,
         dropout: float = 0.3,
         lr: float = 1e-3,
         weight_decay: float = 1e-2,
         batch_size: int = 32,
-        max_epochs: int = 300,
-        patience: int = 20,
+        max_epochs: int | None = None,
+        patience: int = 15,
         val_fraction: float = 0.1,
         seed: int = 0,
         device: str = "auto",
@@ -496,7 +562,12 @@ class MLP(_TorchModel):
 
     def _build(self, n_markers: int) -> nn.Module:
         p = self.params
-        return nn.Sequential(*_dense_head(n_markers, p["hidden"], p["dropout"]))
+        return nn.Sequential(*_dense_head(n_markers, self.hidden_, p["dropout"]))
+
+    def _size(self, n: int, p: int) -> None:
+        self.hidden_ = (
+            mlp_layers(n, p) if self.params["hidden"] is None else list(self.params["hidden"])
+        )
 
 
 class CNN1D(_TorchModel):
@@ -561,8 +632,8 @@ class CNN1D(_TorchModel):
         lr: float = 1e-3,
         weight_decay: float = 1e-2,
         batch_size: int = 64,
-        max_epochs: int = 300,
-        patience: int = 20,
+        max_epochs: int | None = None,
+        patience: int = 15,
         val_fraction: float = 0.1,
         seed: int = 0,
         device: str = "auto",
@@ -603,7 +674,7 @@ class CNN1D(_TorchModel):
                 length //= pool
             c_in = c
         layers.append(nn.Flatten())
-        layers += _dense_head(c_in * length, p["hidden"], p["dropout"])
+        layers += _dense_head(c_in * length, self.hidden_, p["dropout"])
         return nn.Sequential(*layers)
 
     def _reshape(self, x: torch.Tensor) -> torch.Tensor:

@@ -180,6 +180,61 @@ def test_bayes_regression__state_round_trip(cls, data, fitted, tmp_path):
     assert loaded.params == model.params
 
 
+@pytest.mark.parametrize("cls", [BayesB, BayesCPi])
+def test_spike_slab__estimated_pi_moves_toward_the_truth(cls):
+    # BGLR's default: pi unknown with a Beta(6, 6) prior, started at 0.5. Five QTL
+    # among 300 markers pull it up, every marker a QTL pulls it down.
+    few = simulate(seed=3, n=200, m=300, n_qtl=5, h2=0.7)
+    many = simulate(seed=3, n=200, m=300, n_qtl=300, h2=0.7)
+    kw = {"n_iter": 1000, "burn_in": 300, "thin": 2}
+    pi_few = cls(**kw).fit(few[0], few[1], ploidy=2).info_["pi"]["mean"]
+    pi_many = cls(**kw).fit(many[0], many[1], ploidy=2).info_["pi"]["mean"]
+    assert pi_few > 0.8
+    assert pi_many < 0.6
+    assert pi_few - pi_many > 0.3
+
+
+@pytest.mark.parametrize("cls", [BayesB, BayesCPi])
+def test_spike_slab__fixed_pi_is_honoured(cls, data):
+    X, y, _, _ = data
+    model = cls(pi=0.9, n_iter=200, burn_in=50, thin=2).fit(X[:150], y[:150], ploidy=2)
+    eff = model.effective_params()
+    assert eff["pi"] == 0.9 and eff["pi_estimated"] is False
+    assert "pi" not in model.info_  # nothing sampled, nothing summarised
+    assert model.info_["prior"]["pi"] == 0.9
+    # the default scale follows the fixed pi: r2 V_y / (MSx (1 - pi)) (df_b + 2)
+    prior = model.info_["prior"]
+    expected = 0.5 * prior["phenotypic_variance"] / (prior["sum_marker_variance"] * 0.1) * 7
+    assert prior["scale_b"] == pytest.approx(expected)
+
+
+def test_bayesb__defaults_follow_bglr(data):
+    X, y, _, _ = data
+    model = BayesB(n_iter=200, burn_in=50, thin=2).fit(X[:150], y[:150], ploidy=2)
+    eff = model.effective_params()
+    assert eff["pi_estimated"] is True and eff["pi_start"] == 0.5
+    assert (eff["pi_a"], eff["pi_b"]) == (6.0, 6.0)  # probIn 0.5, counts 10
+    assert eff["pi"] == model.info_["pi"]["mean"] and 0 < eff["pi"] < 1
+    assert eff["estimate_scale"] is True and eff["scale_shape"] == 1.1
+    # the scale is sampled: its trace moves, its posterior mean is reported
+    assert model.info_["marker_scale"]["sd"] > 0
+    assert eff["scale_b"] == model.info_["marker_scale"]["mean"] != eff["scale_b_prior_mode"]
+    assert (eff["n_iter"], eff["burn_in"], eff["thin"], eff["seed"]) == (200, 50, 2, 0)
+    prior = model.info_["prior"]
+    assert eff["scale_e"] == pytest.approx(0.5 * prior["phenotypic_variance"] * 7)
+    json.dumps(eff, allow_nan=False)
+
+
+def test_bayesb__fixed_scale_is_honoured(data):
+    X, y, _, _ = data
+    model = BayesB(estimate_scale=False, scale_b=0.01, n_iter=100, burn_in=20, thin=2)
+    model.fit(X[:100], y[:100], ploidy=2)
+    assert "marker_scale" not in model.info_
+    assert model.effective_params()["scale_b"] == 0.01
+    with pytest.raises(TypeError, match="estimate_scale"):
+        BayesB(estimate_scale="yes")
+
+
 def test_bayesb__hexaploid_dosages():
     X, y, g, _ = simulate(seed=2, n=250, m=300, ploidy=6)
     model = BayesB(**SHORT).fit(X[:180], y[:180], ploidy=6)

@@ -11,7 +11,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from breedhub.predict.exceptions import InputError  # noqa: E402
-from breedhub.predict.nn import CNN1D, MLP  # noqa: E402
+from breedhub.predict.nn import CNN1D, MLP, epoch_cap, mlp_layers  # noqa: E402
 
 N, M, H2 = 400, 300, 0.6
 N_TEST = 80
@@ -90,6 +90,39 @@ def test_fit__stops_early_when_validation_stops_improving(data):
     assert info["stopped_early"]
     assert info["epochs_run"] < 500
     assert info["epochs_run"] == info["best_epoch"] + 3
+
+
+def test_fit__default_mlp_is_sized_to_the_data_and_stops_early(data):
+    X, _, y = data
+    model = MLP(device="cpu").fit(X[:200], y[:200], ploidy=2)
+    eff = model.effective_params()
+    # 200 samples: a first layer of 200 / 4 -> 64 units, then 16; 180 training samples
+    # in batches of 32 take 6 steps an epoch: the cap is 300 epochs
+    assert eff["hidden"] == mlp_layers(200, M) == [64, 16]
+    assert eff["max_epochs"] == epoch_cap(180, 32) == 300
+    assert eff["n_parameters"] == M * 64 + 64 + 64 * 16 + 16 + 16 + 1
+    assert model.info_["stopped_early"] and eff["epochs_run"] < 300
+    assert eff["epochs_run"] == eff["best_epoch"] + 15  # the default patience
+    assert eff["device"] == "cpu" and eff["seed"] == 0
+
+
+def test_mlp_layers__fewer_units_for_many_markers_or_few_samples():
+    assert mlp_layers(40, 100) == [16, 8]
+    assert mlp_layers(100_000, 100) == [256, 64]
+    big = mlp_layers(2000, 200_000)
+    assert big == [16, 8]  # 2**21 / 200,000 < 16: the smallest layer
+    assert mlp_layers(2000, 20_000)[0] * 20_000 <= 2**21
+    assert epoch_cap(100_000, 32) == 50
+
+
+def test_save_model__sized_mlp_round_trip(data, tmp_path):
+    from breedhub.predict import load_model, save_model
+
+    X, _, y = data
+    model = MLP(max_epochs=3, device="cpu").fit(X[:120], y[:120], ploidy=2)
+    assert model.params["hidden"] is None and model.hidden_ == [32, 8]
+    again = load_model(save_model(model, tmp_path / "mlp.npz"))
+    np.testing.assert_array_equal(again.predict(X[:20]), model.predict(X[:20]))
 
 
 def test_fit__no_validation_runs_every_epoch(data):
