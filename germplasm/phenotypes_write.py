@@ -321,25 +321,22 @@ def write_observations(
             )
     progress(f"values: {report.inserted:,} new, {report.updated:,} changed, "
              f"{report.unchanged:,} unchanged")  # fmt: skip
+    in_public = pl.col("study_id").is_in(pl.Series(sorted(public), dtype=pl.Int64))
     recompute: list[int] = []
     if changed.height:
         _update_values(session, changed)
-        recompute = (
-            changed.filter(pl.col("study_id").is_in(list(public)))["accession_id"]
-            .unique()
-            .to_list()
-        )
+        recompute = changed.filter(in_public)["accession_id"].unique().to_list()
     _merge_summaries(
         session,
         fresh.filter(
-            pl.col("study_id").is_in(list(public)) & ~pl.col("accession_id").is_in(recompute)
+            in_public & ~pl.col("accession_id").is_in(pl.Series(recompute, dtype=pl.Int64))
         ),
     )
     refresh_trait_summary(session, recompute)
     progress("trait summaries updated")
 
 
-# The summary of stored values (s) and of new values (excluded) combined:
+# The summary of stored values (trait_summary) and of new ones (excluded) combined:
 # count and mean add up, min and max keep the extreme; NULL means "no number yet".
 _MERGE = """
 INSERT INTO trait_summary (accession_id, variable_id, n, mean, min_value, max_value)
