@@ -165,6 +165,10 @@ class _BayesRegression(GenomicModel):
 
     # -- hooks for the subclasses
 
+    def _sampled(self, hyper: dict[str, Any]) -> tuple[str, ...]:
+        """Trace columns summarised in info_ for this fit (beyond the variances)."""
+        return self._reported
+
     def _hyper(self, vy: float, msx: float) -> dict[str, Any]:
         """Kernel hyper-parameters (see predict._gibbs.run_chain) for this data."""
         raise NotImplementedError
@@ -259,7 +263,7 @@ class _BayesRegression(GenomicModel):
         }  # fmt: skip
         for k in self._prior_keys:
             out[k] = hyper[k]
-        for k in self._reported:  # sampled: the posterior mean, and where it started
+        for k in self._sampled(hyper):  # sampled: the posterior mean, and where it started
             if k in out:
                 out[f"{k}_start"], out[k] = out[k], self.info_[k]["mean"]
         return out
@@ -278,7 +282,7 @@ class _BayesRegression(GenomicModel):
         se2, vg = t["residual_variance"], t["genetic_variance"]
         h2 = vg / (vg + se2)
         kept = {"residual_variance": se2, "genetic_variance": vg, "heritability": h2}
-        kept.update({k: t[k] for k in self._reported})
+        kept.update({k: t[k] for k in self._sampled(hyper)})
         prior = {
             "r2": self.params["r2"],
             "phenotypic_variance": vy,
@@ -426,19 +430,14 @@ class _SpikeSlab(_BayesRegression):
             out["estimate_scale"] = hyper["estimate_scale"]
         return out
 
-    def _report(self, trace: np.ndarray, columns: tuple[str, ...], *args: Any) -> dict[str, Any]:
-        hyper = args[0]
-        self._reported = tuple(
-            k
-            for k, on in (
-                ("pi", hyper["estimate_pi"]),
-                ("marker_variance", self._kernel_model == 1),
-                ("marker_scale", hyper["estimate_scale"]),
-                ("n_included", True),
-            )
-            if on
-        )
-        return super()._report(trace, columns, *args)
+    def _sampled(self, hyper: dict[str, Any]) -> tuple[str, ...]:
+        on = {
+            "pi": hyper["estimate_pi"],
+            "marker_variance": self._kernel_model == 1,
+            "marker_scale": hyper["estimate_scale"],
+            "n_included": True,
+        }
+        return tuple(k for k, v in on.items() if v)
 
 
 _SPIKE_SLAB_PARAMETERS = """
