@@ -321,16 +321,14 @@ def write_observations(
             )
     progress(f"values: {report.inserted:,} new, {report.updated:,} changed, "
              f"{report.unchanged:,} unchanged")  # fmt: skip
-    in_public = pl.col("study_id").is_in(pl.Series(sorted(public), dtype=pl.Int64))
+    in_public = pl.col("study_id").is_in(sorted(public))
     recompute: list[int] = []
     if changed.height:
         _update_values(session, changed)
         recompute = changed.filter(in_public)["accession_id"].unique().to_list()
     _merge_summaries(
         session,
-        fresh.filter(
-            in_public & ~pl.col("accession_id").is_in(pl.Series(recompute, dtype=pl.Int64))
-        ),
+        fresh.filter(in_public & ~pl.col("accession_id").is_in(recompute)),
     )
     refresh_trait_summary(session, recompute)
     progress("trait summaries updated")
