@@ -131,8 +131,10 @@ class AccessionQuery:
 
     def validate(self) -> None:
         """Raise ``ValueError`` naming the bad argument and what it should be."""
-        if not 1 <= self.page <= MAX_PAGE:
-            raise ValueError(f"page must be a whole number from 1 to {MAX_PAGE:,}, not {self.page}")
+        if self.page < 1:
+            raise ValueError(f"page must be 1 or more, not {self.page}")
+        if self.page > MAX_PAGE:
+            raise ValueError(f"page must be at most {MAX_PAGE:,}, not {self.page}")
         if not 1 <= self.page_size <= MAX_PAGE_SIZE:
             raise ValueError(
                 f"page_size must be between 1 and {MAX_PAGE_SIZE}, not {self.page_size}"
