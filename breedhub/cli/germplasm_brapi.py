@@ -47,7 +47,7 @@ def brapi(
     is validated as the file imports are, then written in one transaction:
     all of it, or nothing.
     """
-    from breedhub.cli.germplasm import _progress
+    from breedhub.cli.germplasm_import import _progress
     from breedhub.germplasm.brapi_import import import_brapi
 
     report = import_brapi(
