@@ -489,7 +489,10 @@ def nested_cv(
         if final:
             wlog.fold = None
             rows = np.flatnonzero(seen)
-            deadline = np.inf if end is None else max(end, time.perf_counter())
+            # The final model's search gets at least an average outer search's time (a small
+            # overrun of the budget rather than a final choice made on less evidence).
+            spent = float(np.mean([x.seconds for x in searches])) if searches and budget_s else 0.0
+            deadline = np.inf if end is None else max(end, time.perf_counter() + spent)
             final_search = search(
                 shared, rows, cands, inner_folds=inner_folds, seed=seed, deadline=deadline
             )
