@@ -161,21 +161,33 @@ def _rebuilt_if_small(session: Session, table: str, n: int) -> AbstractContextMa
 
 
 def _new_ids(session: Session, model: Any, n: int) -> pl.Series:
-    """``n`` fresh primary keys for ``model``'s table, drawn before a bulk insert."""
+    """``n`` fresh primary keys for ``model``'s table, drawn before a bulk insert.
+
+    PostgreSQL: a few from the sequence one by one; many as one block taken
+    with ``setval`` while the table is locked against other inserts (they
+    would draw from the same sequence) until the import commits. SQLite: the
+    ids after the largest, read under the database's write lock.
+    """
     conn = session.connection()
     table = model.__tablename__
     if conn.dialect.name == "postgresql":
-        ids = read_frame(
-            session,
-            f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) "
-            f"FROM generate_series(1, {int(n)})",
-            {"id": pl.Int64},
-        )["id"]
-    else:
-        # The transaction has written (or writes next): no other writer can come between.
-        start = conn.exec_driver_sql(f"SELECT coalesce(max(id), 0) FROM {table}").scalar_one()
-        ids = pl.int_range(int(start) + 1, int(start) + 1 + n, eager=True)
-    return ids.cast(pl.Int64).alias("unit_id")
+        seq = f"pg_get_serial_sequence('{table}', 'id')"
+        if n < 1000:
+            ids = read_frame(
+                session,
+                f"SELECT nextval({seq}) FROM generate_series(1, {int(n)})",
+                {"id": pl.Int64},
+            )["id"]
+            return ids.sort().alias("unit_id")
+        conn.exec_driver_sql(f"LOCK TABLE {table} IN SHARE ROW EXCLUSIVE MODE")
+        last = conn.exec_driver_sql(
+            f"SELECT setval({seq}, nextval({seq}) + {int(n) - 1})"
+        ).scalar_one()
+        return pl.int_range(last - n + 1, last + 1, eager=True, dtype=pl.Int64).alias("unit_id")
+    # A write statement takes SQLite's write lock even when it changes nothing.
+    conn.exec_driver_sql(f"DELETE FROM {table} WHERE id < 0")
+    start = conn.exec_driver_sql(f"SELECT coalesce(max(id), 0) FROM {table}").scalar_one()
+    return pl.int_range(start + 1, start + 1 + n, eager=True, dtype=pl.Int64).alias("unit_id")
 
 
 def _write_units(session: Session, df: pl.DataFrame, existing: pl.DataFrame) -> pl.DataFrame:
