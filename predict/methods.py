@@ -181,7 +181,7 @@ METHODS: tuple[Method, ...] = (
             "lambda_rate": _p(None, "rate of that prior; null: (shape - 1) / lambda2", "null or number > 0"),
             **_RESIDUAL,
         },
-        cost=12.0,
+        cost=16.0,
     ),
     Method(
         "mlp", "breedhub.predict.nn:MLP", "MLP", _NETS, "Wang et al. 2023 (DNNGP)",
@@ -190,7 +190,7 @@ METHODS: tuple[Method, ...] = (
                          "units, fewer for many markers, then a quarter of that)", "null or integers >= 1"),
             **_NET,
         },
-        slow_on_cpu=True, cost=15.0,
+        slow_on_cpu=True, cost=10.0,
     ),
     Method(
         "cnn", "breedhub.predict.nn:CNN1D", "1-D CNN", _NETS, "Wang et al. 2023 (DNNGP)",
@@ -202,7 +202,7 @@ METHODS: tuple[Method, ...] = (
             **_NET, "dropout": _p(0.2, _NET["dropout"]["what"], "number in [0, 1)"),
             "batch_size": _p(64, "samples per mini-batch", "integer >= 1"),
         },
-        slow_on_cpu=True, cost=60.0,
+        slow_on_cpu=True, cost=100.0,
     ),
 )  # fmt: skip
 
