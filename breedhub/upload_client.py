@@ -143,6 +143,44 @@ def _offset(http: requests.Session, url: str) -> int | None:
     return int(resp.headers["Upload-Offset"])
 
 
+class _Chunks:
+    """A file's chunks with their sha256, the next one read and hashed while this one is sent.
+
+    Reading and hashing (both release the GIL) then overlap the upload of the
+    previous chunk instead of pausing the connection between chunks.
+    """
+
+    def __init__(self, path: Path, size: int):
+        self._fh = open(path, "rb")  # noqa: SIM115 (closed by __exit__)
+        self._size = size
+        self._pool = ThreadPoolExecutor(1)
+        self._next: tuple[int, Any] | None = None
+
+    def __enter__(self) -> _Chunks:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        self._fh.close()
+
+    def _read(self, offset: int) -> tuple[bytes, str]:
+        self._fh.seek(offset)
+        chunk = self._fh.read(self._size)
+        return chunk, base64.b64encode(hashlib.sha256(chunk).digest()).decode("ascii")
+
+    def at(self, offset: int) -> tuple[bytes, str]:
+        """The chunk at ``offset`` and its base64 sha256; starts reading the one after it."""
+        if self._next is not None and self._next[0] == offset:
+            chunk, digest = self._next[1].result()
+        else:
+            if self._next is not None:
+                self._next[1].result()  # the file handle is shared: let it finish
+            chunk, digest = self._read(offset)
+        following = offset + len(chunk)
+        self._next = (following, self._pool.submit(self._read, following)) if chunk else None
+        return chunk, digest
+
+
 def upload_file(
     http: requests.Session,
     endpoint: str,
@@ -184,13 +222,11 @@ def upload_file(
         offset = 0
     on_progress(offset)
     failures = 0
-    with open(f.path, "rb") as fh:
+    with _Chunks(f.path, chunk_size) as chunks:
         while True:
             if offset >= f.size and f.size > 0:
                 break
-            fh.seek(offset)
-            chunk = fh.read(chunk_size)
-            digest = base64.b64encode(hashlib.sha256(chunk).digest()).decode("ascii")
+            chunk, digest = chunks.at(offset)
             headers = {**TUS, "Upload-Offset": str(offset),
                        "Content-Type": "application/offset+octet-stream",
                        "Upload-Checksum": f"sha256 {digest}"}  # fmt: skip

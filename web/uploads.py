@@ -37,6 +37,7 @@ import datetime as dt
 import email.utils
 import hashlib
 import os
+import queue
 import threading
 import time
 from pathlib import Path
@@ -454,6 +455,34 @@ def _expected_format(row: Upload) -> str | None:
     return format_from_name(row.filename)
 
 
+class _Digest:
+    """Feeds received pieces to the chunk's hasher and the file's check on a thread of its own.
+
+    The request thread only reads the socket and writes the file (both
+    release the GIL); hashing (hashlib releases it too) and the format
+    check run beside it, so a chunk costs the slower of the two, not their sum.
+    """
+
+    def __init__(self, hasher: Any, check: FileCheck | None):
+        self._sinks = [s.update for s in (hasher, check) if s is not None]
+        self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=8)
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while (piece := self._queue.get()) is not None:
+            for sink in self._sinks:
+                sink(piece)
+
+    def update(self, piece: bytes) -> None:
+        self._queue.put(piece)
+
+    def finish(self) -> None:
+        """Wait until every piece given so far has been hashed and checked."""
+        self._queue.put(None)
+        self._thread.join()
+
+
 def _receive(row: Upload, fd: int, path: Path, offset: int, checksum: tuple[str, bytes] | None,
              check: FileCheck | None) -> Response:  # fmt: skip
     session = get_session()
@@ -463,28 +492,29 @@ def _receive(row: Upload, fd: int, path: Path, offset: int, checksum: tuple[str,
     os.lseek(fd, offset, os.SEEK_SET)
     received = committed = 0
     disconnected = too_long = False
-    while True:
-        try:
-            piece = stream.read(PIECE)
-        except (ClientDisconnected, OSError):
-            disconnected = True
-            break
-        if not piece:
-            break
-        if offset + received + len(piece) > row.length:
-            too_long = True
-            break
-        _write_all(fd, piece)
-        received += len(piece)
-        if hasher is not None:
-            hasher.update(piece)
-        if check is not None:
-            check.update(piece)
-        if not checksum and received - committed >= COMMIT_EVERY:
-            os.fsync(fd)  # a long PATCH keeps its progress through a crash
-            row.offset = offset + received
-            session.commit()
-            committed = received
+    digest = _Digest(hasher, check)
+    try:
+        while True:
+            try:
+                piece = stream.read(PIECE)
+            except (ClientDisconnected, OSError):
+                disconnected = True
+                break
+            if not piece:
+                break
+            if offset + received + len(piece) > row.length:
+                too_long = True
+                break
+            _write_all(fd, piece)
+            received += len(piece)
+            digest.update(piece)
+            if not checksum and received - committed >= COMMIT_EVERY:
+                os.fsync(fd)  # a long PATCH keeps its progress through a crash
+                row.offset = offset + received
+                session.commit()
+                committed = received
+    finally:
+        digest.finish()
     expected = request.content_length
     if not too_long and expected is not None and received < expected:
         disconnected = True  # without a checksum the bytes that came are kept
