@@ -200,6 +200,7 @@ class Accession(Base):
         Index("ix_accession_species_accenumb", "species_id", "accenumb", "id"),
         Index("ix_accession_origcty", "origcty", "accenumb", "id"),
         Index("ix_accession_sampstat", "sampstat", "accenumb", "id"),
+        Index("ix_accession_species_name", "species_id", "name", "id"),
         # The breeder's usual narrowing: a species, origin and status; sorted by number.
         Index("ix_accession_species_origin", "species_id", "origcty", "sampstat", "accenumb", "id"),
         CheckConstraint("ploidy IS NULL OR ploidy >= 1", name="ploidy_positive"),

@@ -1,6 +1,6 @@
 """Indexes for searches at a million accessions
 
-The accessions of a species, an origin, a biological status, or a species with
+The accessions of a species (by number or by name), an origin, a biological status, or a species with
 origin and status, sorted by number (ties broken by id) read from one index,
 also backwards for a descending sort; a trait's mean range sorted by mean
 answered from the trait-summary index alone (it now carries the accession id).
@@ -37,9 +37,12 @@ def upgrade() -> None:
     for table, old, _, new, columns in CHANGES:
         op.drop_index(old, table_name=table)
         op.create_index(new, table, columns)
+    # A species sorted by name: the portal's name column (270 ms at 1M on SQLite without it).
+    op.create_index("ix_accession_species_name", "accession", ["species_id", "name", "id"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_accession_species_name", table_name="accession")
     for table, old, columns, new, _ in CHANGES:
         op.drop_index(new, table_name=table)
         op.create_index(old, table, columns)
