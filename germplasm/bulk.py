@@ -79,8 +79,7 @@ def stage_frame(session: Session, df: pl.DataFrame, name: str) -> str:
     pg = conn.dialect.name == "postgresql"
     cols = []
     for col, dtype in df.schema.items():
-        base = dtype.base_type() if hasattr(dtype, "base_type") else dtype
-        sql_type = _PG_TYPES.get(base, "text") if pg else ""
+        sql_type = _PG_TYPES.get(dtype.base_type(), "text") if pg else ""
         cols.append(f'"{col}" {sql_type}'.rstrip())
     conn.exec_driver_sql(f"DROP TABLE IF EXISTS {'pg_temp.' if pg else 'temp.'}{name}")
     suffix = " ON COMMIT DROP" if pg else ""

@@ -340,16 +340,16 @@ def _updates(
         )
         set_columns.append("name")
     frame = matched.with_columns(exprs)
-    for c in set_columns:
-        if c == "name":
+    for attr in set_columns:
+        if attr == "name":
             continue  # derived from ACCENAME: recorded through it
-        old, new = pl.col(f"{c}_old"), pl.col(f"_new_{c}")
+        old, new = pl.col(f"{attr}_old"), pl.col(f"_new_{attr}")
         d = frame.filter(~new.eq_missing(old)).select(
             ROW,
             pl.col("id").cast(pl.Int64),
-            field=pl.lit(c),
-            old_value=mcpd_text_expr(old, c),
-            new_value=mcpd_text_expr(new, c),
+            field=pl.lit(attr),
+            old_value=mcpd_text_expr(old, attr),
+            new_value=mcpd_text_expr(new, attr),
         )
         if d.height:
             diffs.append(d)

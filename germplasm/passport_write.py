@@ -494,7 +494,8 @@ def write_passport_frame(
     old = read_existing(session, typed, present)
     progress("planning")
     codes = {i: c for c, i in inst_ids.items()}
-    codes.update(dict(session.connection().exec_driver_sql("SELECT id, code FROM institute").all()))
+    rows = session.connection().exec_driver_sql("SELECT id, code FROM institute").all()
+    codes.update({int(i): str(c) for i, c in rows})
     plan = plan_passport(
         typed,
         old,

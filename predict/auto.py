@@ -503,16 +503,16 @@ def nested_cv(
     rs = [f.r for f in results]
     mean_r, sd_r = summary(rs)
     chosen_final = next(k for k in cands if k.name == (final_search or searches[-1]).chosen)
-    inner = _tally(searches, cands)
+    tally = _tally(searches, cands)
     notes = []
-    for name, t in inner.items():
+    for name, t in tally.items():
         if t["skipped"] or t["stopped"]:
             notes.append(f"{name}: not fully scored in {t['skipped'] + t['stopped']} of "
                          f"{len(searches)} searches (time budget)")  # fmt: skip
         if t["dropped"]:
             notes.append(f"{name}: dropped in {t['dropped']} of {len(searches)} searches "
                          f"(inner r clearly below the leader's)")  # fmt: skip
-    if all(t["complete"] == 0 for n, t in inner.items() if n != cands[0].name) and len(cands) > 1:
+    if all(t["complete"] == 0 for n, t in tally.items() if n != cands[0].name) and len(cands) > 1:
         notes.insert(0, f"the budget allowed {cands[0].name} only")
     return AutoResult(
         trait=trait,
@@ -531,7 +531,7 @@ def nested_cv(
             "effective_params": effective_params(chosen_final.method, dict(chosen_final.params)),
             "search": final_search.to_dict() if final_search else None,
         },  # fmt: skip
-        inner=inner,
+        inner=tally,
         candidates=[{"name": k.name, "method": k.method, "params": dict(k.params)} for k in cands],
         inner_folds=inner_folds,
         budget_s=budget_s,

@@ -135,7 +135,7 @@ def fold_labels(fold_ids: Any, n: int) -> tuple[np.ndarray, list[Label]]:
     ints = [_as_int(v) for v in present]
     keyed: list[Any]
     if all(i is not None for i in ints):
-        labels: list[Label] = sorted(set(ints))  # type: ignore[type-var]
+        labels: list[Label] = sorted({i for i in ints if i is not None})
         keyed = [None if _missing(v) else _as_int(v) for v in values]
     else:
         labels = list(dict.fromkeys(str(v).strip() for v in present))
@@ -285,11 +285,11 @@ def _partitions(
     if fold_ids is not None:
         codes, labels = fold_labels(fold_ids, n)
         return [(codes, labels)]
-    out = []
+    out: list[tuple[np.ndarray, list[Label]]] = []
     for r in range(repeats):
         codes = np.full(n, -1)
         codes[seen] = make_folds(int(seen.sum()), folds=folds, seed=seed + r)
-        out.append((codes, list(range(1, folds + 1))))
+        out.append((codes, [*range(1, folds + 1)]))
     return out
 
 
@@ -388,11 +388,10 @@ def cross_validate(
                         f"r = {fr.r:.3f}, n = {fr.n}, {time.perf_counter() - start:.1f} s elapsed"
                     )
     mean_r, sd_r = summary([fr.r for fr in results])
-    key = (
-        (lambda fr: str(fr.fold))
-        if len(partitions) == 1
-        else (lambda fr: f"{fr.repeat + 1}/{fr.fold}")
-    )
+
+    def key(fr: FoldResult) -> str:
+        return str(fr.fold) if len(partitions) == 1 else f"{fr.repeat + 1}/{fr.fold}"
+
     return CVResult(
         method=method,
         trait=trait,

@@ -407,10 +407,10 @@ def gxe_cv(
                              "single_r": pearson(pred1[m], yv[m]) if single and m.sum() > 2 else None}  # fmt: skip
             fold_rows.append(row)
             if progress:
-                rs = ", ".join(f"{nm} {row[nm]['r']:.3f}" for nm in names)
-                progress(f"gxe {scheme}: fold {labels[c]} ({len(fold_rows)}/{k}): r {rs}; "
+                shown = ", ".join(f"{nm} {row[nm]['r']:.3f}" for nm in names)
+                progress(f"gxe {scheme}: fold {labels[c]} ({len(fold_rows)}/{k}): r {shown}; "
                          f"{time.perf_counter() - start:.1f} s elapsed")  # fmt: skip
-    env_out = {}
+    env_out: dict[str, dict[str, Any]] = {}
     for j, name in enumerate(names):
         rs = [row[name]["r"] for row in fold_rows]
         r1 = [row[name]["single_r"] for row in fold_rows] if single else []
