@@ -89,7 +89,8 @@ def test_upload_batch__resumes_what_an_earlier_run_left(live, accounts, tmp_path
         {"server": live.url, "sheet_sha256": sheet_sha, "batch_id": batch["id"],
          "files": {first.name: url}}))  # fmt: skip
     report = upload_batch(folder, sheet, server=live.url, token=token, show_progress=False)
-    assert report["batch"]["id"] == batch["id"] and report["batch"]["state"] == "registered"
+    assert report["batch"]["id"] == batch["id"]
+    assert report["batch"]["state"] == "registered", report
     assert report["files"][0]["url"] == url  # resumed, not started again
     assert _count(live.app, Upload) == 4 and _count(live.app, UploadBatch) == 1
     assert _count(live.app, DataFile) == 4
