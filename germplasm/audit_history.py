@@ -32,13 +32,13 @@ from sqlalchemy.orm import Session
 from breedhub.base.errors import ArgumentError, problem_list
 from breedhub.germplasm import models_exchange, models_uploads  # noqa: F401 (every foreign key)
 from breedhub.germplasm.audit import CHANGE_COLUMNS, record_changes, start_import
-from breedhub.germplasm.bulk import drop_stage, insert_frame, stage_frame
+from breedhub.germplasm.bulk import drop_stage, insert_frame, read_frame, stage_frame
 from breedhub.germplasm.db import transaction
 from breedhub.germplasm.exceptions import GermplasmError, NotFoundError
 from breedhub.germplasm.models import Accession, AccessionName, Base, Institute, _now
 from breedhub.germplasm.models_audit import DataImport, ImportChange
 from breedhub.germplasm.passport_rules import NAME_ATTRS, display_name
-from breedhub.germplasm.passport_write import fetch_frame, names_frame
+from breedhub.germplasm.passport_write import names_frame
 from breedhub.germplasm.queries import MAX_ID, get_accession
 
 #: Import kinds that :func:`undo_import` can play backwards.
@@ -287,7 +287,7 @@ def _column_kinds() -> dict[str, str]:
 def _changes(session: Session, import_id: int) -> pl.DataFrame:
     cols = ", ".join(CHANGE_COLUMNS)
     sql = f"SELECT {cols} FROM import_change WHERE import_id = {int(import_id)}"
-    return fetch_frame(session, sql, dict(CHANGE_COLUMNS))
+    return read_frame(session, sql, dict(CHANGE_COLUMNS))
 
 
 def _typed_stage(updates: pl.DataFrame, kinds: dict[str, str], import_id: int) -> pl.DataFrame:
@@ -543,13 +543,13 @@ def _restore(
     # Only the names that differ are deleted or added: the name indexes change no more than needed.
     stage_frame(session, renamed, "undo_renamed")
     ids = "(SELECT accession_id FROM undo_renamed)"
-    acc = fetch_frame(
+    acc = read_frame(
         session,
         f"SELECT id, {', '.join(NAME_ATTRS)} FROM accession WHERE id IN {ids}",
         {"id": pl.Int64, **{c: pl.String for c in NAME_ATTRS}},
     )
     want = names_frame(acc)
-    have = fetch_frame(
+    have = read_frame(
         session,
         f"SELECT id, accession_id, kind, name FROM accession_name WHERE accession_id IN {ids}",
         {"id": pl.Int64, "accession_id": pl.Int64, "kind": pl.String, "name": pl.String},

@@ -15,7 +15,6 @@ per table. The caller owns the transaction: everything or nothing.
 
 from __future__ import annotations
 
-import io
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -24,7 +23,7 @@ import polars as pl
 from sqlalchemy.orm import Session
 
 from breedhub.germplasm.audit import record_changes
-from breedhub.germplasm.bulk import drop_stage, insert_frame, stage_frame
+from breedhub.germplasm.bulk import drop_stage, insert_frame, read_frame, stage_frame
 from breedhub.germplasm.exceptions import ValidationError
 from breedhub.germplasm.models import Accession, AccessionName, Institute, _now
 from breedhub.germplasm.names import search_key_expr
@@ -83,36 +82,6 @@ def names_frame(acc: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def fetch_frame(session: Session, sql: str, schema: dict[str, Any]) -> pl.DataFrame:
-    """The rows of a parameterless query as a DataFrame (PostgreSQL: through ``COPY TO``)."""
-    conn = session.connection()
-    raw = conn.connection.driver_connection
-    assert raw is not None
-    if conn.dialect.name == "postgresql":
-        buf = io.BytesIO()
-        with raw.cursor() as cur:
-            with cur.copy(f"COPY ({sql}) TO STDOUT WITH (FORMAT csv, NULL '\\N')") as copy:
-                for block in copy:
-                    buf.write(block)
-        if buf.tell() == 0:
-            return pl.DataFrame(schema=schema)
-        buf.seek(0)
-        return pl.read_csv(
-            buf,
-            has_header=False,
-            new_columns=list(schema),
-            schema=schema,
-            null_values="\\N",
-            empty_string_is_null=False,
-        )
-    cur = raw.cursor()
-    try:
-        rows = cur.execute(sql).fetchall()
-    finally:
-        cur.close()
-    return pl.DataFrame(rows, schema=schema, orient="row")
-
-
 def _old_schema(present: set[str] | None = None) -> dict[str, Any]:
     schema: dict[str, Any] = {
         "id": pl.Int64,
@@ -153,7 +122,7 @@ def read_existing(
         f"UNION SELECT a3.id FROM accession a3 JOIN {stage} k ON a3.puid = k.puid)"
     )
     try:
-        return fetch_frame(session, sql, schema)
+        return read_frame(session, sql, schema)
     finally:
         drop_stage(session, stage)
 
@@ -383,7 +352,7 @@ def _renamed(session: Session, plan: PassportPlan) -> pl.DataFrame:
         f"DELETE FROM accession_name WHERE accession_id IN (SELECT id FROM {stage})"
     )
     cols = ", ".join(f"a.{c}" for c in ("id", *NAME_ATTRS))
-    out = fetch_frame(
+    out = read_frame(
         session,
         f"SELECT {cols} FROM accession a JOIN {stage} s ON s.id = a.id",
         {"id": pl.Int64, **{c: pl.String for c in NAME_ATTRS}},

@@ -38,7 +38,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from breedhub.germplasm.audit import file_sha256, finish_import, start_import
-from breedhub.germplasm.bulk import chunked, drop_stage, stage_frame
+from breedhub.germplasm.bulk import chunked, drop_stage, read_frame, stage_frame
 from breedhub.germplasm.db import transaction
 from breedhub.germplasm.exceptions import Problem, ValidationError
 from breedhub.germplasm.models import (
@@ -55,7 +55,6 @@ from breedhub.germplasm.models import (
 )
 from breedhub.germplasm.phenotypes_write import (
     existing_units,
-    read_frame,
     refresh_trait_summary,
     write_observations,
 )

@@ -21,7 +21,6 @@ Only observations of public trials count in the summaries.
 
 from __future__ import annotations
 
-import io
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
@@ -29,7 +28,7 @@ import polars as pl
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from breedhub.germplasm.bulk import drop_stage, insert_frame, stage_frame
+from breedhub.germplasm.bulk import drop_stage, insert_frame, read_frame, stage_frame
 from breedhub.germplasm.models import (
     Location,
     Observation,
@@ -42,7 +41,7 @@ from breedhub.germplasm.models import (
 from breedhub.germplasm.passport_write import BULK_REBUILD_MIN, rebuilt_indexes
 from breedhub.germplasm.reports import ImportReport, Progress, silent
 
-__all__ = ["existing_units", "read_frame", "refresh_trait_summary", "write_observations"]
+__all__ = ["existing_units", "refresh_trait_summary", "write_observations"]
 
 UNIT_COLUMNS = {
     "study": pl.String,
@@ -50,38 +49,6 @@ UNIT_COLUMNS = {
     "unit_id": pl.Int64,
     "existing_accession_id": pl.Int64,
 }
-
-
-def read_frame(session: Session, sql: str, schema: dict[str, Any]) -> pl.DataFrame:
-    """Run a read-only ``sql`` and return its rows as a DataFrame of ``schema``.
-
-    PostgreSQL streams the rows with ``COPY (sql) TO STDOUT``, SQLite fetches them
-    from its cursor: both an order of magnitude faster than ORM rows at a million.
-    The statement takes no parameters (callers inline integers only, and join to
-    staged tables for anything else); text columns must not be NULL.
-    """
-    conn = session.connection()
-    raw = conn.connection.driver_connection
-    assert raw is not None
-    if conn.dialect.name == "postgresql":
-        buf = io.BytesIO()
-        with raw.cursor() as cur, cur.copy(f"COPY ({sql}) TO STDOUT WITH (FORMAT csv)") as copy:
-            for block in copy:
-                buf.write(block)
-        if buf.tell() == 0:
-            return pl.DataFrame(schema=schema)
-        return pl.read_csv(
-            buf.getvalue(),
-            has_header=False,
-            schema=schema,
-            empty_string_is_null=False,
-        )
-    cur = raw.cursor()
-    try:
-        rows = cur.execute(sql).fetchall()
-    finally:
-        cur.close()
-    return pl.DataFrame(rows, schema=schema, orient="row")
 
 
 def existing_units(session: Session, study_ids: dict[str, int]) -> pl.DataFrame:
