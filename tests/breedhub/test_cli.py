@@ -10,19 +10,6 @@ from tests.conftest import DATA
 
 
 @pytest.fixture
-def cli(home):
-    runner = CliRunner()
-
-    def run(*args, ok=True):
-        result = runner.invoke(main, [str(a) for a in args], catch_exceptions=False)
-        if ok:
-            assert result.exit_code == 0, result.output + result.stderr
-        return result
-
-    return run
-
-
-@pytest.fixture
 def stocked(cli):
     cli("germplasm", "import", "passport", DATA / "mcpd_valid.csv")
     cli("germplasm", "import", "pedigree", DATA / "pedigree_valid.csv")

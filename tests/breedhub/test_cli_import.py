@@ -3,10 +3,8 @@
 import json
 
 import pytest
-from click.testing import CliRunner
 from sqlalchemy import func, select
 
-from breedhub.cli import main
 from breedhub.cli.germplasm_import import DRY_RUN_LINES
 from breedhub.germplasm import session_factory
 from breedhub.germplasm.models import Accession, Observation
@@ -14,19 +12,6 @@ from breedhub.germplasm.models_audit import DataImport
 from tests.conftest import DATA
 
 HEAD = "INSTCODE,ACCENUMB,GENUS,SPECIES"
-
-
-@pytest.fixture
-def cli(home):
-    runner = CliRunner()
-
-    def run(*args, ok=True):
-        result = runner.invoke(main, [str(a) for a in args], catch_exceptions=False)
-        if ok:
-            assert result.exit_code == 0, result.output + result.stderr
-        return result
-
-    return run
 
 
 @pytest.fixture
